@@ -2,6 +2,7 @@
  * The narrow seams the domain takes its dependencies through, so that tests
  * and the local runtime pass their own.
  */
+import type { TaskKey } from './schema';
 
 /** Current time in epoch milliseconds. */
 export type Clock = () => number;
@@ -27,4 +28,43 @@ export const silentLogger: DomainLogger = {
 export interface TableNames {
   readonly runs: string;
   readonly tasks: string;
+}
+
+/** The queue operations a worker needs on the message it is handling. */
+export interface MessageQueue {
+  /** Hides a received message for `seconds` more; 0 makes it visible at once. */
+  changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
+  /**
+   * Moves a message that can never succeed (poison) straight to the
+   * dead-letter queue, with the reason, so it does not spin through retries.
+   */
+  sendToDeadLetter(body: string, reason: string): Promise<void>;
+}
+
+/** Enqueues task messages; used by submission. */
+export interface TaskSender {
+  /**
+   * Sends one message per task (body: `{"runId","taskId"}` JSON). Implementations
+   * retry partial batch failures and throw if any message could not be sent.
+   */
+  sendTasks(tasks: readonly TaskKey[]): Promise<void>;
+}
+
+/** Stores a task's result object under a key derived from the task alone. */
+export interface ResultStore {
+  put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void>;
+}
+
+/** What the finalizer publishes when a run completes. */
+export interface RunCompletedDetail {
+  readonly runId: string;
+  readonly total: number;
+  readonly completed: number;
+  readonly successful: number;
+  readonly failed: number;
+  readonly completedAt: string;
+}
+
+export interface RunEventPublisher {
+  publishRunCompleted(detail: RunCompletedDetail): Promise<void>;
 }
