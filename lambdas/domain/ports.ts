@@ -2,6 +2,7 @@
  * The narrow seams the domain takes its dependencies through, so that tests
  * and the local runtime pass their own.
  */
+import type { MetricName } from '../metrics';
 import type { TaskKey } from './schema';
 
 /** Current time in epoch milliseconds. */
@@ -68,3 +69,32 @@ export interface RunCompletedDetail {
 export interface RunEventPublisher {
   publishRunCompleted(detail: RunCompletedDetail): Promise<void>;
 }
+
+/** A fetched page, as the worker stores it. */
+export interface FetchedPage {
+  readonly status: number;
+  readonly body: Uint8Array;
+  readonly contentType?: string;
+  readonly finalUrl: string;
+}
+
+/**
+ * Fetches a task's URL within `timeoutMs`. Failures are thrown; an error with
+ * `retryable: false` is permanent, anything else is worth another attempt.
+ */
+export type FetchPage = (
+  url: string,
+  options: { readonly timeoutMs: number },
+) => Promise<FetchedPage>;
+
+/** Counts events for dashboards, alarms and the local summary. */
+export interface MetricSink {
+  count(name: MetricName, value?: number): void;
+  /** Records a duration in milliseconds. */
+  milliseconds(name: MetricName, value: number): void;
+}
+
+export const discardMetrics: MetricSink = {
+  count: () => undefined,
+  milliseconds: () => undefined,
+};

@@ -177,3 +177,8 @@ export const TABLE_DEFINITIONS = {
 } as const;
 
 export type TableRole = keyof typeof TABLE_DEFINITIONS;
+
+/** Run ids are used in object keys and CLI arguments, so they are kept plain. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const isValidRunId = (runId: string): boolean => RUN_ID_PATTERN.test(runId);
