@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   TransactWriteCommand,
@@ -60,10 +61,10 @@ export interface SettleRequest extends TaskKey {
  * run's counters, in one transaction: both happen or neither does. Only the
  * holder of the current lease can win; every other caller gets `lost-race`.
  *
- * The transaction carries a ClientRequestToken derived from the claim, so a
- * resend within DynamoDB's idempotency window is not applied twice. A resend
- * after that window finds the task already settled by this same lease owner,
- * which also counts as `settled`.
+ * The transaction carries a ClientRequestToken derived from its parameters
+ * (and so from the claim), so a resend within DynamoDB's idempotency window is
+ * not applied twice. Any other repeat finds the task already settled by this
+ * same lease owner, which also counts as `settled`.
  */
 export const settleTask = async (
   deps: SettleDeps,
@@ -105,49 +106,56 @@ const settleTransaction = (
 ): TransactWriteCommandInput => {
   const result = request.result;
 
-  return {
-    ClientRequestToken: request.leaseOwner,
-    TransactItems: [
-      {
-        Update: {
-          TableName: tables.tasks,
-          Key: { runId: request.runId, taskId: request.taskId },
-          UpdateExpression:
-            'SET #status = :terminal, settledAt = :now, updatedAt = :now' +
-            (result
-              ? ', resultKey = :resultKey, httpStatus = :httpStatus, resultBytes = :bytes'
-              : '') +
-            (request.error ? ', lastError = :error' : '') +
-            ' REMOVE leaseExpiresAt',
-          ConditionExpression: '#status = :processing AND leaseOwner = :owner',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':terminal': request.status,
-            ':processing': TASK_STATUS.processing,
-            ':owner': request.leaseOwner,
-            ':now': nowIso,
-            ...(result && {
-              ':resultKey': result.resultKey,
-              ':httpStatus': result.httpStatus,
-              ':bytes': result.resultBytes,
-            }),
-            ...(request.error && { ':error': request.error }),
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  const transactItems: TransactWriteCommandInput['TransactItems'] = [
+    {
+      Update: {
+        TableName: tables.tasks,
+        Key: { runId: request.runId, taskId: request.taskId },
+        UpdateExpression:
+          'SET #status = :terminal, settledAt = :now, updatedAt = :now' +
+          (result
+            ? ', resultKey = :resultKey, httpStatus = :httpStatus, resultBytes = :bytes'
+            : '') +
+          (request.error ? ', lastError = :error' : '') +
+          ' REMOVE leaseExpiresAt',
+        ConditionExpression: '#status = :processing AND leaseOwner = :owner',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':terminal': request.status,
+          ':processing': TASK_STATUS.processing,
+          ':owner': request.leaseOwner,
+          ':now': nowIso,
+          ...(result && {
+            ':resultKey': result.resultKey,
+            ':httpStatus': result.httpStatus,
+            ':bytes': result.resultBytes,
+          }),
+          ...(request.error && { ':error': request.error }),
         },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
-      {
-        Update: {
-          TableName: tables.runs,
-          Key: counterShardKey(request.runId, request.counterShard),
-          UpdateExpression: 'ADD completed :one, #outcome :one',
-          ExpressionAttributeNames: { '#outcome': request.status },
-          ExpressionAttributeValues: { ':one': 1 },
-        },
+    },
+    {
+      Update: {
+        TableName: tables.runs,
+        Key: counterShardKey(request.runId, request.counterShard),
+        UpdateExpression: 'ADD completed :one, #outcome :one',
+        ExpressionAttributeNames: { '#outcome': request.status },
+        ExpressionAttributeValues: { ':one': 1 },
       },
-    ],
-  };
+    },
+  ];
+
+  return { ClientRequestToken: requestTokenFor(transactItems), TransactItems: transactItems };
 };
+
+/**
+ * The idempotency token of a settle: a digest of its exact parameters (which
+ * include the lease owner), so a resend of the same transaction reuses it and
+ * no two different transactions ever share one.
+ */
+const requestTokenFor = (transactItems: TransactWriteCommandInput['TransactItems']) =>
+  createHash('sha256').update(JSON.stringify(transactItems)).digest('hex').slice(0, 36);
 
 /** `retry`, a final outcome, or a thrown error for failures the protocol cannot absorb. */
 const classifySettleFailure = (error: unknown, request: SettleRequest): SettleOutcome | 'retry' => {
