@@ -62,3 +62,37 @@ export class SettleOutcomeUnknownError extends ConveyorError {
 export class InvalidRunInputError extends ConveyorError {
   override readonly name = 'InvalidRunInputError';
 }
+
+/** An SQS request the worker depends on failed (visibility change, dead-letter forward). */
+export class QueueOperationError extends ConveyorError {
+  override readonly name = 'QueueOperationError';
+
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Writing a result object (or a dead-letter archive) failed. */
+export class ResultStoreError extends ConveyorError {
+  override readonly name = 'ResultStoreError';
+
+  constructor(
+    readonly key: string,
+    options: { cause: unknown },
+  ) {
+    super(`Storing object ${key} failed`, options);
+  }
+}
+
+/** Publishing a run's completion event failed. */
+export class EventPublishError extends ConveyorError {
+  override readonly name = 'EventPublishError';
+
+  constructor(
+    readonly runId: string,
+    detail: string,
+    options?: { cause: unknown },
+  ) {
+    super(`Publishing the completion event of run ${runId} failed: ${detail}`, options);
+  }
+}
