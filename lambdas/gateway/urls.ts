@@ -45,16 +45,17 @@ export const connectHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]
 export const isLiteralAddress = (host: string): boolean => isIP(host) !== 0;
 
 /**
- * A redactor that hides the password of any URL and every occurrence of the
- * given secrets, raw or URL-encoded.
+ * A redactor that hides every occurrence of the given secrets, raw or
+ * URL-encoded, then the URL's password. Secrets go first: re-serialising the
+ * URL to hide the password may re-encode them into a form no longer matched.
  */
 export const createRedactor = (secrets: readonly string[] = []): Redactor => {
   const forms = secrets
     .filter((secret) => secret !== '')
-    .flatMap((secret) => [encodeURIComponent(secret), secret])
+    .flatMap((secret) => [encodeURIComponent(secret), encodeURI(secret), secret])
     .sort((a, b) => b.length - a.length);
 
-  return (url) => forms.reduce((text, form) => text.split(form).join(REDACTED), hidePassword(url));
+  return (url) => hidePassword(forms.reduce((text, form) => text.split(form).join(REDACTED), url));
 };
 
 const hidePassword = (raw: string): string => {
