@@ -71,3 +71,14 @@ export const resolveTo =
   (...addresses: string[]) =>
   async (): Promise<{ address: string; family: number }[]> =>
     addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export const rejectionOf = async (promise: Promise<unknown>): Promise<Error> => {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof Error)) throw new Error('Expected the promise to reject with an Error');
+
+  return outcome;
+};

@@ -6,7 +6,7 @@ import {
   GatewaySettingsError,
   RetryableStatusError,
 } from '../../../lambdas/gateway/errors';
-import { respondWith, startServer, type TestServer } from './servers';
+import { rejectionOf, respondWith, startServer, type TestServer } from './servers';
 
 const TIMEOUT = { timeoutMs: 2_000 };
 const LOOPBACK_ALLOWED = ['127.0.0.1/32'];
@@ -44,11 +44,9 @@ describe('gateway through a scraping API URL template', () => {
   it('keeps the key out of error messages and URLs', async () => {
     api = await startServer(respondWith(500));
 
-    const error = await gatewayFor(api, async () => KEY)(TARGET, TIMEOUT).catch(
-      (caught: unknown) => caught as RetryableStatusError,
-    );
+    const error = await rejectionOf(gatewayFor(api, async () => KEY)(TARGET, TIMEOUT));
 
-    expect(error).toBeInstanceOf(RetryableStatusError);
+    if (!(error instanceof RetryableStatusError)) throw error;
     const shown = `${error.message} ${error.url} ${JSON.stringify(error)}`;
     expect(shown).not.toContain(KEY);
     expect(shown).not.toContain(encodeURIComponent(KEY));
