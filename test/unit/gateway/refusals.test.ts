@@ -114,6 +114,18 @@ describe('gateway address and scheme refusals', () => {
     expect(server.requests[0]?.headers.host).toBe(`target.example:${server.port}`);
   });
 
+  it('refuses localhost through the system resolver', async () => {
+    const fetchTarget = createGateway();
+
+    const fetching = fetchTarget(`http://localhost:${server.port}/`, TIMEOUT);
+
+    await expect(fetching).rejects.toMatchObject({
+      name: 'BlockedAddressError',
+      range: 'loopback',
+    });
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('refuses a host name if any of its answers is not allowed', async () => {
     const fetchTarget = createGateway({
       resolve: resolveTo('127.0.0.1', '10.0.0.1'),
