@@ -42,6 +42,9 @@ const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]
 
 const TOO_MANY_REQUESTS = 429;
 
+/** setTimeout fires at once beyond this; no Lambda invocation lasts that long anyway. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** A page the gateway fetched. */
 export interface FetchedPage {
   /** Final HTTP status; always 2xx (other statuses throw). */
@@ -198,10 +201,10 @@ const fetchWithDeadline = async (
   url: string,
   timeoutMs: number,
 ): Promise<FetchedPage> => {
-  if (!Number.isFinite(timeoutMs)) {
+  if (!Number.isFinite(timeoutMs) || timeoutMs > MAX_TIMER_MS) {
     throw new GatewaySettingsError(
       'timeoutMs',
-      `timeoutMs must be a finite number; got ${timeoutMs}`,
+      `timeoutMs must be a finite number of at most ${MAX_TIMER_MS}; got ${timeoutMs}`,
     );
   }
   const redact = createRedactor();
