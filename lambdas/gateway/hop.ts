@@ -61,7 +61,9 @@ export const requestHop = async (hop: HopRequest): Promise<IncomingMessage> => {
   return await new Promise((resolve, reject) => {
     request.once('socket', (socket) => checkRemoteAddressOnConnect(hop, host, socket));
     request.once('response', resolve);
-    request.once('error', reject);
+    // Kept for the request's whole life: an error after the response (a reset
+    // mid-body, the deadline) must not surface as an unhandled 'error' event.
+    request.on('error', reject);
     request.end();
   });
 };
