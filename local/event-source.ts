@@ -18,6 +18,7 @@ import { silentLogger, systemClock, type Clock, type DomainLogger } from '../lam
 import { DrainTimeoutError, InvalidSettingError } from './errors';
 import { invokeWithTimeout, type AsyncHandler } from './invoke';
 import { createLambdaContext } from './lambda-context';
+import { delay, settlesWithin } from './timing';
 import { MAX_MESSAGES_PER_RECEIVE, MAX_RECEIVE_WAIT_MS, type LocalQueue } from './queue';
 
 export const DEFAULT_BATCH_SIZE = 10;
@@ -216,7 +217,7 @@ export class SqsEventSource {
     const deadline = Date.now() + timeoutMs;
     while (!this.isIdle()) {
       if (Date.now() >= deadline) throw new DrainTimeoutError(timeoutMs, this.describeBusy());
-      await sleep(IDLE_CHECK_INTERVAL_MS);
+      await delay(IDLE_CHECK_INTERVAL_MS);
     }
   }
 
@@ -348,18 +349,3 @@ export class SqsEventSource {
     };
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const settlesWithin = async (work: Promise<unknown>, timeoutMs: number): Promise<boolean> => {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-
-  try {
-    return await Promise.race([work.then(() => true), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-};
