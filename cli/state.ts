@@ -1,0 +1,33 @@
+/**
+ * The local state folder, `.conveyor/` in the working directory (git-ignored):
+ * DynamoDB Local's data and the results of local runs, so `status`, `results`
+ * and `audit` work after `local run` has exited.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const STATE_DIR_NAME = '.conveyor';
+
+export interface LocalStatePaths {
+  readonly root: string;
+  /** DynamoDB Local's database file lives here. */
+  readonly dynamoDbDir: string;
+  /** Result objects, under the same keys as in the results bucket. */
+  readonly resultsDir: string;
+}
+
+export const localStatePaths = (cwd: string): LocalStatePaths => {
+  const root = join(cwd, STATE_DIR_NAME);
+
+  return { root, dynamoDbDir: join(root, 'dynamodb'), resultsDir: join(root, 'results') };
+};
+
+/** Creates the state folders if they are missing. */
+export const ensureLocalState = async (paths: LocalStatePaths): Promise<void> => {
+  await mkdir(paths.dynamoDbDir, { recursive: true });
+  await mkdir(paths.resultsDir, { recursive: true });
+};
+
+/** Whether a local run has left a database behind. */
+export const hasLocalState = (paths: LocalStatePaths): boolean => existsSync(paths.dynamoDbDir);
