@@ -34,30 +34,6 @@ export class ReceiptHandleInvalidError extends ConveyorError {
   }
 }
 
-/** A handler invocation that outlived its function timeout. */
-export class InvocationTimeoutError extends ConveyorError {
-  override readonly name = 'InvocationTimeoutError';
-
-  constructor(
-    readonly functionName: string,
-    readonly timeoutMs: number,
-  ) {
-    super(`Function ${functionName} did not finish within its timeout of ${timeoutMs} ms`);
-  }
-}
-
-/** A handler returned a batch response Lambda would reject as a whole. */
-export class InvalidBatchResponseError extends ConveyorError {
-  override readonly name = 'InvalidBatchResponseError';
-
-  constructor(
-    readonly functionName: string,
-    readonly detail: string,
-  ) {
-    super(`Function ${functionName} returned an invalid batch response: ${detail}`);
-  }
-}
-
 /** Work was still going on when a wait for idleness ran out of time. */
 export class DrainTimeoutError extends ConveyorError {
   override readonly name = 'DrainTimeoutError';
