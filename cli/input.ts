@@ -162,12 +162,12 @@ export const formatFromPath = (path: string): InputFormat | undefined =>
 
 /**
  * The input's format from its first non-blank, non-comment line: JSON lines
- * start with `{`, a line that starts like an absolute URL is plain text, and a
+ * start with `{` (or `[`), a line that starts like an absolute URL is plain text, and a
  * header with a `url` cell or any comma is CSV. Anything else reads as text.
  */
 export const sniffFormat = (firstLine: string): InputFormat => {
   const line = stripBom(firstLine).trim();
-  if (line.startsWith('{')) return INPUT_FORMAT.jsonLines;
+  if (line.startsWith('{') || line.startsWith('[')) return INPUT_FORMAT.jsonLines;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(line)) return INPUT_FORMAT.text;
   const cells = line.split(',').map((cell) => unquote(cell.trim()).toLowerCase());
   if (cells.includes('url') || cells.length > 1) return INPUT_FORMAT.csv;
@@ -339,6 +339,9 @@ const parseJsonLine = (line: number, text: string): InputEntry => {
 async function* readCsvEntries(chunks: AsyncIterable<Buffer | string>) {
   const parser = parseCsv({
     bom: true,
+    // Lines starting with # are skipped, as in text input; a # later in a line is data.
+    comment: '#',
+    comment_no_infix: true,
     info: true,
     trim: true,
     skip_empty_lines: true,
