@@ -5,6 +5,7 @@
  */
 import { counterViolations } from '../../lambdas/domain/progress';
 import type { RunCompletedDetail } from '../../lambdas/domain/ports';
+import { DEAD_LETTER_ARCHIVE_PREFIX } from '../../lambdas/domain/result-keys';
 import {
   isTerminalStatus,
   RUN_STATUS,
@@ -103,6 +104,7 @@ const checkResults = (observation: Observation): Violation[] => {
   const submitted = new Set(observation.submittedTaskIds);
 
   return [...observation.resultKeys]
+    .filter((key) => !key.startsWith(DEAD_LETTER_ARCHIVE_PREFIX))
     .filter((key) => !submitted.has(key.split('/').pop() ?? ''))
     .map((key) => ({ kind: VIOLATION.unexpected, detail: `result ${key} belongs to no task` }));
 };

@@ -9,6 +9,11 @@ export interface DeliveryContext {
   readonly taskId: string;
   /** 1 for the first delivery of this task the worker saw, 2 for the next, … */
   readonly delivery: number;
+  /**
+   * Epoch ms at which the invocation's timeout ends. Lambda stops a function
+   * there, so the fault wrappers let nothing of it run past this point.
+   */
+  readonly deadline: number;
 }
 
 const storage = new AsyncLocalStorage<DeliveryContext>();
@@ -19,3 +24,10 @@ export const withDelivery = <T>(context: DeliveryContext, work: () => Promise<T>
 
 /** The delivery being handled, or undefined outside a worker invocation. */
 export const currentDelivery = (): DeliveryContext | undefined => storage.getStore();
+
+/** True when the current invocation has outlived its timeout and would have been stopped. */
+export const pastDeadline = (): boolean => {
+  const delivery = storage.getStore();
+
+  return delivery !== undefined && Date.now() >= delivery.deadline;
+};

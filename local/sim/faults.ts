@@ -16,7 +16,7 @@ import type {
 } from '../../lambdas/domain/ports';
 import { isCounterShardSk, isTerminalStatus, RUN_META_SK } from '../../lambdas/domain/schema';
 import type { RandomSource } from '../random';
-import { currentDelivery } from './context';
+import { currentDelivery, pastDeadline } from './context';
 import {
   DEATH_STEP,
   FETCH_BEHAVIOUR,
@@ -32,6 +32,11 @@ export const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 export class FaultLog {
   /** Faults are injected only while this is true; the liveness phase turns it off. */
   active = true;
+  /**
+   * Set once the scenario is over: every later request hangs, so invocations
+   * that outlived their timeout cannot change the tables while the checker reads them.
+   */
+  frozen = false;
   readonly deaths = new Map<DeathStep | 'finalizer', number>();
   readonly injected = new Map<string, number>();
   readonly targetCalls = new Map<string, number>();
@@ -192,6 +197,7 @@ export const faultyDocumentClient = (
   const requestsByDelivery = new Map<string, number>();
 
   const send = async (command: CommandLike) => {
+    if (log.frozen || pastDeadline()) return never();
     const delivery = currentDelivery();
     if (log.active && isCounterWrite(command, tables) && random() < scenario.counterFaultRate) {
       const error = random() < 0.5 ? throttled() : conflict(command);
@@ -232,6 +238,7 @@ export const dyingFinalizerClient = (
   log: FaultLog,
 ): DynamoDBDocumentClient => {
   const send = (command: CommandLike) => {
+    if (log.frozen) return never();
     const input = command.input;
     const marksCompleted =
       command.constructor.name === 'UpdateCommand' &&
@@ -279,20 +286,34 @@ export const faultyFetch = (options: FaultyFetchOptions): FetchPage => {
   const { plans, log, random } = options;
 
   return async (url) => {
-    const taskId = currentDelivery()?.taskId ?? url;
+    if (pastDeadline()) return never();
+    const delivery = currentDelivery();
+    const taskId = delivery?.taskId ?? url;
     const call = log.fetchStarted(taskId);
-    let page: FetchedPage;
-    try {
-      const planned = plans(taskId)?.fetches[call - 1] ?? FETCH_BEHAVIOUR.ok;
-      const behaviour =
-        log.active || planned === FETCH_BEHAVIOUR.permanent ? planned : FETCH_BEHAVIOUR.ok;
-      page = await answer(behaviour, url, options.slowMs, random);
-    } finally {
-      log.fetchEnded(taskId);
-    }
+    const planned = plans(taskId)?.fetches[call - 1] ?? FETCH_BEHAVIOUR.ok;
+    const behaviour =
+      log.active || planned === FETCH_BEHAVIOUR.permanent ? planned : FETCH_BEHAVIOUR.ok;
+    const page = await untilDeadline(
+      answer(behaviour, url, options.slowMs, random),
+      delivery?.deadline,
+    ).finally(() => log.fetchEnded(taskId));
+    if (page === KILLED) return never();
 
     return dieIfPlanned(log, plans, DEATH_STEP.afterFetch, page);
   };
+};
+
+const KILLED = Symbol('killed at the invocation timeout');
+
+/** Settles like `work`, or with KILLED when the invocation's deadline comes first. */
+const untilDeadline = <T>(work: Promise<T>, deadline: number | undefined) => {
+  if (deadline === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const killed = new Promise<typeof KILLED>((resolve) => {
+    timer = setTimeout(() => resolve(KILLED), Math.max(0, deadline - Date.now()));
+  });
+
+  return Promise.race([work, killed]).finally(() => clearTimeout(timer));
 };
 
 const answer = async (
@@ -342,6 +363,7 @@ export const faultyResultStore = (
   log: FaultLog,
 ): ResultStore => ({
   put: async (key, body, contentType) => {
+    if (pastDeadline()) return never();
     const taskId = currentDelivery()?.taskId;
     if (taskId && log.active && plans(taskId)?.storeFails && log.spend(`store:${taskId}`)) {
       log.count('ResultStoreFailure');
@@ -361,6 +383,7 @@ export const faultyMessageQueue = (
   random: RandomSource,
 ): MessageQueue => ({
   changeVisibility: async (receiptHandle, seconds) => {
+    if (pastDeadline()) return never();
     if (log.active && random() < scenario.queueFaultRate) {
       log.count('ChangeVisibilityFailure');
       throw new SimulatedFetchError('QueueUnavailable', true);

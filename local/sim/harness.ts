@@ -117,7 +117,7 @@ export const prepareEnvironment = async (endpoint: string): Promise<SimulationEn
 export interface ScenarioOptions {
   /** How long faults stay on at most. @default 1500 */
   readonly faultWindowMs?: number;
-  /** How long the run may take to finish once faults are off. @default 4000 */
+  /** How long the run may take to finish once faults are off. @default 5000 */
   readonly livenessBoundMs?: number;
 }
 
@@ -137,6 +137,8 @@ const POLL_WAIT_MS = 20;
 const FINALIZER_INTERVAL_MS = 40;
 const SAMPLE_INTERVAL_MS = 30;
 const CHECK_INTERVAL_MS = 20;
+/** Time for requests already on the wire to land once the tables are frozen. */
+const QUIESCE_MS = 100;
 
 const countingMetrics = (): MetricSink => ({
   count: () => undefined,
@@ -174,9 +176,14 @@ const seedRun = async (
         },
       },
     }));
-    await environment.documentClient.send(
-      new BatchWriteCommand({ RequestItems: { [environment.tables.tasks]: items } }),
-    );
+    let requestItems: Record<string, unknown> | undefined = { [environment.tables.tasks]: items };
+    while (requestItems && Object.keys(requestItems).length > 0) {
+      const response: { UnprocessedItems?: Record<string, unknown> } =
+        await environment.documentClient.send(
+          new BatchWriteCommand({ RequestItems: requestItems as never }),
+        );
+      requestItems = response.UnprocessedItems;
+    }
   }
   await environment.documentClient.send(
     new PutCommand({
@@ -226,7 +233,9 @@ const instrumentedWorker = (
     const delivery = (deliveries.get(taskId) ?? 0) + 1;
     deliveries.set(taskId, delivery);
 
-    return withDelivery({ taskId, delivery }, async () =>
+    const deadline = Date.now() + context.getRemainingTimeInMillis();
+
+    return withDelivery({ taskId, delivery, deadline }, async () =>
       dieIfPlanned(log, plans, DEATH_STEP.beforeAcknowledge, await worker(event, context)),
     );
   };
@@ -361,10 +370,12 @@ export const runScenario = async (
   };
   await waitFor(finished, options.faultWindowMs ?? 1_500);
   log.active = false;
-  await waitFor(finished, options.livenessBoundMs ?? 4_000);
+  await waitFor(finished, options.livenessBoundMs ?? 5_000);
 
   clearInterval(sampler);
+  log.frozen = true;
   await running.stop();
+  await sleep(QUIESCE_MS);
   const observation = await observe(environment, runId, taskIds);
   const violations = checkObservation({
     ...observation,
