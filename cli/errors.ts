@@ -90,8 +90,8 @@ export class NoLocalStateError extends ConveyorError {
 
   constructor(readonly stateDir: string) {
     super(
-      `No local state in ${stateDir}: run "conveyor local run --demo" (or "conveyor local run ` +
-        'FILE") first, or pass --stack NAME for a deployed stack.',
+      `No local database in ${stateDir}: run "conveyor local run --demo --keep-state" (or ` +
+        '"conveyor local run FILE --keep-state") first, or pass --stack NAME for a deployed stack.',
     );
   }
 }

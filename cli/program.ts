@@ -90,7 +90,14 @@ const buildProgram = (io: CliIo, setExitCode: (code: number) => void): Command =
       'port for DynamoDB Local (default: a free one)',
       integerOption(1, 65_535),
     )
-    .option('--in-memory', 'keep nothing in .conveyor/ (status and results will not find the run)')
+    .option(
+      '--dynamodb-endpoint <url>',
+      'use this running DynamoDB Local (fresh tables) instead of starting one',
+    )
+    .option(
+      '--keep-state',
+      'keep the database in .conveyor/ so status, results and audit work afterwards (slower)',
+    )
     .addOption(
       new Option(
         '--allow-address <cidr>',

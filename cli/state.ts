@@ -1,7 +1,7 @@
 /**
  * The local state folder, `.conveyor/` in the working directory (git-ignored):
- * DynamoDB Local's data and the results of local runs, so `status`, `results`
- * and `audit` work after `local run` has exited.
+ * the results of local runs, and with `local run --keep-state` DynamoDB
+ * Local's data, so `status`, `results` and `audit` work after the run exited.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -23,10 +23,13 @@ export const localStatePaths = (cwd: string): LocalStatePaths => {
   return { root, dynamoDbDir: join(root, 'dynamodb'), resultsDir: join(root, 'results') };
 };
 
-/** Creates the state folders if they are missing. */
-export const ensureLocalState = async (paths: LocalStatePaths): Promise<void> => {
-  await mkdir(paths.dynamoDbDir, { recursive: true });
+/** Creates the results folder, and the database folder when asked, if missing. */
+export const ensureLocalState = async (
+  paths: LocalStatePaths,
+  options: { readonly withDatabase: boolean },
+): Promise<void> => {
   await mkdir(paths.resultsDir, { recursive: true });
+  if (options.withDatabase) await mkdir(paths.dynamoDbDir, { recursive: true });
 };
 
 /** Whether a local run has left a database behind. */

@@ -10,17 +10,17 @@ import type { LocalPipelineOptions } from './pipeline';
 export const DEMO = {
   tasks: 600,
   /** The task queue's visibility timeout. */
-  visibilityTimeoutMs: 1_000,
+  visibilityTimeoutMs: 2_000,
   /** Slow pages answer after this long: longer than the visibility timeout. */
-  slowPageMs: 1_500,
+  slowPageMs: 3_000,
   /** The worker's "Lambda timeout": longer than a slow page. */
-  invocationTimeoutMs: 3_000,
+  invocationTimeoutMs: 5_000,
   /** One SQS second (back-offs, Retry-After, lease deferrals) lasts this long. */
   msPerSecond: 250,
-  batchSize: 5,
-  maximumConcurrency: 10,
-  /** Reserve for storing and settling, of the 3 s invocation. */
-  settleReserveMs: 500,
+  batchSize: 2,
+  maximumConcurrency: 16,
+  /** Reserve for storing and settling, of the 5 s invocation. */
+  settleReserveMs: 1_000,
 } as const;
 
 /** The pipeline options of the demo (callers may override any of them). */

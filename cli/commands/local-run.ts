@@ -33,8 +33,13 @@ export interface LocalRunOptions {
   readonly seed?: number;
   readonly runId?: string;
   readonly dynamodbPort?: number;
-  /** Keep nothing in `.conveyor/` (DynamoDB Local in memory, results in a temp folder). */
-  readonly inMemory?: boolean;
+  /** An already running DynamoDB (Local) to use instead of starting one; fresh tables are created. */
+  readonly dynamodbEndpoint?: string;
+  /**
+   * Keep DynamoDB Local's data in `.conveyor/dynamodb/`, so `status`, `results`
+   * and `audit` find the run later. Slower: DynamoDB Local then writes to disk.
+   */
+  readonly keepState?: boolean;
   /** Addresses (CIDRs) the gateway may fetch although not public, for FILE runs. */
   readonly allowAddress?: readonly string[];
   /** Seconds to wait for the run to complete. */
@@ -87,15 +92,16 @@ const secondsToMs = (seconds: number | undefined) =>
 
 const startPipeline = async (options: LocalRunOptions, io: CliIo, demo: boolean) => {
   const paths = localStatePaths(io.cwd);
-  if (!options.inMemory) await ensureLocalState(paths);
+  await ensureLocalState(paths, { withDatabase: options.keepState === true });
   const allowed = demo ? ['127.0.0.1/32'] : (options.allowAddress ?? []);
 
   return startLocalPipeline({
     ...(demo ? demoPipelineOptions() : {}),
     ...definedOnly({
-      dataDir: options.inMemory ? undefined : paths.dynamoDbDir,
-      resultsDir: options.inMemory ? undefined : paths.resultsDir,
+      dataDir: options.keepState ? paths.dynamoDbDir : undefined,
+      resultsDir: paths.resultsDir,
       dynamoDbPort: options.dynamodbPort,
+      dynamoDbEndpoint: options.dynamodbEndpoint,
       maximumConcurrency: options.concurrency,
       batchSize: options.batchSize,
       visibilityTimeoutMs: secondsToMs(options.visibility),
