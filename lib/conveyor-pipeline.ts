@@ -130,7 +130,6 @@ export class ConveyorPipeline extends Construct {
       tables: this.namedTables(),
       oldestMessageAgeThreshold: this.settings.oldestMessageAgeThreshold,
       transactionConflictThreshold: this.settings.transactionConflictThreshold,
-      removalPolicy,
     });
     this.alarmTopic = alarms.topic;
     this.alarms = alarms.alarms;
@@ -333,7 +332,7 @@ export class ConveyorPipeline extends Construct {
     return { Runs: this.runsTable, Tasks: this.tasksTable };
   }
 
-  /** The one wildcard a function's S3 access needs: object keys under its prefix, made at run time. */
+  /** The one wildcard a function's S3 access needs: object keys under its prefix. */
   private acknowledgeObjectWildcard(
     owner: PipelineFunction,
     prefix: string,

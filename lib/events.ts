@@ -15,9 +15,10 @@ export const RUN_COMPLETED_EVENT = {
  * for users who add a rule on the pipeline's bus.
  *
  * @example
+ * const { source, detailType } = RUN_COMPLETED_PATTERN;
  * new Rule(stack, 'OnRunCompleted', {
  *   eventBus: pipeline.eventBus,
- *   eventPattern: { source: [...RUN_COMPLETED_PATTERN.source], detailType: [...RUN_COMPLETED_PATTERN.detailType] },
+ *   eventPattern: { source: [...source], detailType: [...detailType] },
  * });
  */
 export const RUN_COMPLETED_PATTERN = {

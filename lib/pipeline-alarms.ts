@@ -46,7 +46,6 @@ export interface PipelineAlarmsProps {
   readonly tables: Readonly<Record<string, ITable>>;
   readonly oldestMessageAgeThreshold: Duration;
   readonly transactionConflictThreshold: number;
-  readonly removalPolicy: RemovalPolicy;
 }
 
 interface AlarmSpec {
@@ -80,10 +79,13 @@ export class PipelineAlarms extends Construct {
   }
 
   private createTopic(props: PipelineAlarmsProps): Topic {
+    // The key protects notifications in transit through the topic, no stored
+    // data, so it goes with the stack whatever retainData says.
     const key = new Key(this, 'TopicKey', {
       description: `Encrypts the conveyor alarm topic of ${props.serviceName}`,
       enableKeyRotation: true,
-      removalPolicy: props.removalPolicy,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
     const topic = new Topic(this, 'Topic', {
       displayName: `conveyor alarms (${props.serviceName})`,
@@ -104,7 +106,7 @@ export class PipelineAlarms extends Construct {
     return topic;
   }
 
-  /** CloudWatch publishes as a service: it needs the topic and the key, for this account's alarms only. */
+  /** CloudWatch publishes as a service: it needs the topic and the key, for this account's alarms. */
   private allowCloudWatchToPublish(topic: Topic, key: Key): void {
     const stack = Stack.of(this);
     const fromOwnAlarms = {
@@ -139,8 +141,8 @@ export class PipelineAlarms extends Construct {
       metric: pipelineMetric(props.serviceName, METRIC.invariantViolations),
       threshold: 1,
       description:
-        'A run broke a counter invariant (for example successful > total). Stop submitting, ' +
-        'run `conveyor audit` on the run named in the finalizer log, and keep its rows.',
+        'A run broke a counter invariant (for example successful > total). Find the run in ' +
+        'the finalizer log, run `conveyor audit <runId> --stack <stack>`, and keep its rows.',
     });
     this.addAlarm(ALARM.deadLetterQueueDepth, {
       metric: new MathExpression({
@@ -194,8 +196,9 @@ export class PipelineAlarms extends Construct {
       }),
       threshold: 1,
       description:
-        'The finalizer gave up on stream records; the runs they name may never complete. Read ' +
-        'the failure queue, fix the cause, and run `conveyor finalize <runId>` for each run.',
+        'The finalizer gave up on a batch of stream records: a run may stay running with every ' +
+        'task settled. Fix the cause (finalizer log), then set a new updatedAt on such a ' +
+        "run's META item to trigger the finalizer again.",
     });
   }
 

@@ -11,7 +11,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC, type MetricName } from '../lambdas/metrics';
+import { METRIC, METRIC_NAMESPACE, type MetricName } from '../lambdas/metrics';
 import { ONE_MINUTE, pipelineMetric } from './pipeline-metrics';
 
 export interface PipelineDashboardProps {
@@ -44,7 +44,9 @@ export class PipelineDashboard extends Construct {
     });
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: `# conveyor: ${props.serviceName}\nCustom metrics are in namespace Conveyor, dimension service=${props.serviceName}.`,
+        markdown:
+          `# conveyor: ${props.serviceName}\n` +
+          `Custom metrics: namespace ${METRIC_NAMESPACE}, dimension service=${props.serviceName}.`,
         width: WIDTH_FULL,
         height: 2,
       }),

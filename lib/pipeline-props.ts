@@ -24,7 +24,7 @@ export interface GatewayProps {
    * `https://api.example.com/scrape?api_key={key}&url={url}`.
    */
   readonly urlTemplate: string;
-  /** Where the API key is read at cold start. The key never enters the template or the environment. */
+  /** Where the API key is read at cold start; it never enters the template or the environment. */
   readonly apiKey: GatewayKeySource;
 }
 

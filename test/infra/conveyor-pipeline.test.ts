@@ -122,6 +122,27 @@ describe('worker', () => {
   });
 });
 
+describe('tracing', () => {
+  it('is off unless asked for, then active on every function with X-Ray writes granted', () => {
+    const off = synthesizePipeline();
+    const on = synthesizePipeline({ tracing: true });
+
+    for (const name of ['worker', 'deadLetterHandler', 'finalizer'] as const) {
+      const fn = (built: typeof off) => propertiesOf(built.template, built.pipeline[name].function);
+      expect(fn(off).TracingConfig).toBeUndefined();
+      expect(fn(on).TracingConfig).toEqual({ Mode: 'Active' });
+    }
+    on.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalIdOf(on.pipeline.worker.role) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] }),
+        ]),
+      },
+    });
+  });
+});
+
 describe('dead-letter handler', () => {
   it('consumes the dead-letter queue with partial batch responses', () => {
     const { template, pipeline } = synthesizePipeline();

@@ -49,7 +49,7 @@ const grantTable = (template: Template, role: IRole): Record<string, string[]> =
   return table;
 };
 
-/** True when some grant of the role allows `action` (IAM wildcards honoured) on a matching resource. */
+/** True when a grant of the role allows `action` (IAM wildcards honoured) on a matching resource. */
 const allows = (
   template: Template,
   role: IRole,
