@@ -53,7 +53,13 @@ export interface StoredChunk {
   readonly pendingExisting: readonly TaskKey[];
 }
 
-/** A fresh run has no rows yet: batch-write them all. */
+/**
+ * A fresh run has no rows yet: batch-write them all, unconditionally (the
+ * transactional puts of a resumed run cost twice the write units). Only the call that created the run's meta
+ * item comes here; a second submission of the same run started while this one
+ * still runs takes the conditional path, but this one's writes can still land
+ * after that one's. Submissions of one run id are meant to run one at a time.
+ */
 export const storeNewRows = async (
   context: RowStoreContext,
   chunk: readonly PlannedRow[],
