@@ -99,14 +99,7 @@ export class ConveyorPipeline extends Construct {
     this.tasksTable = storage.tasksTable;
     this.resultsBucket = storage.resultsBucket;
 
-    const queues = new PipelineQueues(this, 'Queues', {
-      visibilityTimeout: this.settings.taskVisibilityTimeout,
-      retentionPeriod: this.settings.taskRetentionPeriod,
-      maxReceiveCount: this.settings.maxReceiveCount,
-      deadLetterVisibilityTimeout: Duration.seconds(
-        DEAD_LETTER_FUNCTION_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
-      ),
-    });
+    const queues = this.createQueues();
     this.taskQueue = queues.taskQueue;
     this.deadLetterQueue = queues.deadLetterQueue;
     this.finalizerFailureQueue = createSecureQueue(this, 'FinalizerFailureQueue', {
@@ -118,19 +111,7 @@ export class ConveyorPipeline extends Construct {
     this.deadLetterHandler = this.createDeadLetterHandler(removalPolicy);
     this.finalizer = this.createFinalizer(removalPolicy);
 
-    const alarms = new PipelineAlarms(this, 'Alarms', {
-      serviceName: this.settings.serviceName,
-      alarmEmail: this.settings.alarmEmail,
-      taskQueue: this.taskQueue,
-      deadLetterQueue: this.deadLetterQueue,
-      finalizerFailureQueue: this.finalizerFailureQueue,
-      worker: this.worker.function,
-      deadLetterHandler: this.deadLetterHandler.function,
-      finalizer: this.finalizer.function,
-      tables: this.namedTables(),
-      oldestMessageAgeThreshold: this.settings.oldestMessageAgeThreshold,
-      transactionConflictThreshold: this.settings.transactionConflictThreshold,
-    });
+    const alarms = this.createAlarms();
     this.alarmTopic = alarms.topic;
     this.alarms = alarms.alarms;
     this.dashboard = new PipelineDashboard(this, 'Dashboard', {
@@ -143,6 +124,33 @@ export class ConveyorPipeline extends Construct {
     });
 
     this.acknowledgeFindings(props);
+  }
+
+  private createQueues(): PipelineQueues {
+    return new PipelineQueues(this, 'Queues', {
+      visibilityTimeout: this.settings.taskVisibilityTimeout,
+      retentionPeriod: this.settings.taskRetentionPeriod,
+      maxReceiveCount: this.settings.maxReceiveCount,
+      deadLetterVisibilityTimeout: Duration.seconds(
+        DEAD_LETTER_FUNCTION_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
+      ),
+    });
+  }
+
+  private createAlarms(): PipelineAlarms {
+    return new PipelineAlarms(this, 'Alarms', {
+      serviceName: this.settings.serviceName,
+      alarmEmail: this.settings.alarmEmail,
+      taskQueue: this.taskQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      finalizerFailureQueue: this.finalizerFailureQueue,
+      worker: this.worker.function,
+      deadLetterHandler: this.deadLetterHandler.function,
+      finalizer: this.finalizer.function,
+      tables: this.namedTables(),
+      oldestMessageAgeThreshold: this.settings.oldestMessageAgeThreshold,
+      transactionConflictThreshold: this.settings.transactionConflictThreshold,
+    });
   }
 
   private createWorker(logRemovalPolicy: RemovalPolicy): PipelineFunction {
