@@ -2,6 +2,7 @@
  * Where a command writes and what it knows of its surroundings, injected so
  * tests run commands in-process and read what they printed.
  */
+import type { Backend, BackendOptions } from './backend';
 
 /** A writable text stream; `isTTY` decides between a live bar and progress lines. */
 export interface TextOutput {
@@ -20,6 +21,11 @@ export interface CliIo {
    * @default never aborted
    */
   readonly signal?: AbortSignal;
+  /**
+   * Opens the run store for `submit`, `status`, `results` and `audit`.
+   * @default openBackend (the local state folder, or the stack's outputs)
+   */
+  readonly openBackend?: (options: BackendOptions, cwd: string) => Promise<Backend>;
 }
 
 /** The io of the real process. */

@@ -17,10 +17,8 @@ export const withBackend = async <T>(
   io: CliIo,
   work: (backend: Backend) => Promise<T>,
 ): Promise<T> => {
-  const backend = await openBackend(
-    { stack: options.stack, dynamoDbPort: options.dynamodbPort },
-    io.cwd,
-  );
+  const open = io.openBackend ?? openBackend;
+  const backend = await open({ stack: options.stack, dynamoDbPort: options.dynamodbPort }, io.cwd);
   try {
     return await work(backend);
   } finally {

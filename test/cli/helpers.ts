@@ -13,7 +13,7 @@ export interface CliResult {
 /** Runs the CLI in-process in a fresh temporary working folder and captures its output. */
 export const runCliInProcess = async (
   argv: readonly string[],
-  options: { readonly cwd?: string; readonly signal?: AbortSignal } = {},
+  options: Partial<Pick<CliIo, 'cwd' | 'signal' | 'openBackend'>> = {},
 ): Promise<CliResult> => {
   let stdout = '';
   let stderr = '';
@@ -23,6 +23,7 @@ export const runCliInProcess = async (
     cwd: options.cwd ?? (await mkdtemp(join(tmpdir(), 'conveyor-cli-'))),
     env: {},
     signal: options.signal,
+    openBackend: options.openBackend,
   };
 
   const exitCode = await runCli(argv, io);
