@@ -144,9 +144,11 @@ export class PipelineAlarms extends Construct {
         'A run broke a counter invariant (for example successful > total). Find the run in ' +
         'the finalizer log, run `conveyor audit <runId> --stack <stack>`, and keep its rows.',
     });
+    // The dead-letter function drains the queue within seconds, faster than the
+    // per-minute depth samples; its receives count every message that arrived.
     this.addAlarm(ALARM.deadLetterQueueDepth, {
       metric: new MathExpression({
-        expression: 'visible + inFlight',
+        expression: 'visible + inFlight + received',
         usingMetrics: {
           visible: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
             statistic: Stats.MAXIMUM,
@@ -154,8 +156,11 @@ export class PipelineAlarms extends Construct {
           inFlight: props.deadLetterQueue.metricApproximateNumberOfMessagesNotVisible({
             statistic: Stats.MAXIMUM,
           }),
+          received: props.deadLetterQueue.metricNumberOfMessagesReceived({
+            statistic: Stats.SUM,
+          }),
         },
-        label: 'Dead-letter queue depth',
+        label: 'Dead-letter queue depth and receives',
         period: ONE_MINUTE,
       }),
       threshold: 1,

@@ -34,7 +34,7 @@ describe('alarms', () => {
     });
   });
 
-  it('raises on one message in the dead-letter queue, visible or in flight', () => {
+  it('raises on one message in the dead-letter queue, visible, in flight or received', () => {
     const built = synthesizePipeline();
     const queueName = { 'Fn::GetAtt': [logicalIdOf(built.pipeline.deadLetterQueue), 'QueueName'] };
 
@@ -42,7 +42,7 @@ describe('alarms', () => {
     expect(alarm).toMatchObject(atLeast(1));
     expect(alarm.Metrics).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ Expression: 'visible + inFlight', ReturnData: true }),
+        expect.objectContaining({ Expression: 'visible + inFlight + received', ReturnData: true }),
         expect.objectContaining({
           Id: 'visible',
           MetricStat: expect.objectContaining({
@@ -61,6 +61,13 @@ describe('alarms', () => {
             Metric: expect.objectContaining({
               MetricName: 'ApproximateNumberOfMessagesNotVisible',
             }),
+          }),
+        }),
+        expect.objectContaining({
+          Id: 'received',
+          MetricStat: expect.objectContaining({
+            Metric: expect.objectContaining({ MetricName: 'NumberOfMessagesReceived' }),
+            Stat: 'Sum',
           }),
         }),
       ]),
