@@ -38,6 +38,7 @@ export interface RunSummary {
   readonly deadLettered: number;
   /** Worker invocations that outlived their timeout. */
   readonly invocationTimeouts: number;
+  /** From the start of submission to the run's completion (start-up not included). */
   readonly wallTimeMs: number;
   readonly tasksPerSecond: number;
   readonly invariants: RunInvariants;

@@ -175,7 +175,6 @@ export const localRunCommand = async (
   const runId = options.runId ?? newRunId(options.demo ? 'demo' : 'run');
   const filePlan = file === undefined ? undefined : await planFileRun(file, runId);
 
-  const startedAt = Date.now();
   const demo = options.demo ? await startDemo(options.tasks ?? DEMO.tasks) : undefined;
   let pipeline: LocalPipeline | undefined;
   try {
@@ -184,6 +183,7 @@ export const localRunCommand = async (
     if (!options.json)
       for (const line of describeStart(plan, pipeline, demo)) println(io.stdout, line);
 
+    const startedAt = Date.now();
     await pipeline.submit(plan.runId, plan.inputs);
     const progress = await waitOrInterrupt(pipeline, plan, options, io);
     if (!progress) {
