@@ -97,17 +97,9 @@ export interface TaskInputValidation {
   readonly invalidCount: number;
 }
 
-/**
- * `InvalidRunInputError` types `name` as its own literal, so a subclass's name
- * has to be cast to that type. Widening the base's `name` to `string` (as
- * `ConveyorError` does) would make this helper unnecessary.
- */
-const errorName = (name: string): InvalidRunInputError['name'] =>
-  name as InvalidRunInputError['name'];
-
 /** The input has lines that cannot become tasks. */
 export class InvalidInputError extends InvalidRunInputError {
-  override readonly name = errorName('InvalidInputError');
+  override readonly name = 'InvalidInputError';
 
   constructor(
     readonly invalid: readonly InvalidLine[],
@@ -119,7 +111,7 @@ export class InvalidInputError extends InvalidRunInputError {
 
 /** A CSV input whose header row has no `url` column. */
 export class MissingUrlColumnError extends InvalidRunInputError {
-  override readonly name = errorName('MissingUrlColumnError');
+  override readonly name = 'MissingUrlColumnError';
 
   constructor(readonly columns: readonly string[]) {
     super(
@@ -131,7 +123,7 @@ export class MissingUrlColumnError extends InvalidRunInputError {
 
 /** A CSV input that the CSV parser cannot read past (an unclosed quote, say). */
 export class MalformedCsvError extends InvalidRunInputError {
-  override readonly name = errorName('MalformedCsvError');
+  override readonly name = 'MalformedCsvError';
 
   constructor(
     readonly line: number | undefined,
@@ -146,7 +138,7 @@ export class MalformedCsvError extends InvalidRunInputError {
 
 /** An input with no valid task at all. */
 export class EmptyInputError extends InvalidRunInputError {
-  override readonly name = errorName('EmptyInputError');
+  override readonly name = 'EmptyInputError';
 
   constructor(readonly format: InputFormat) {
     super(`The input (read as ${format}) has no tasks; a run needs at least one URL`);

@@ -60,7 +60,7 @@ export class SettleOutcomeUnknownError extends ConveyorError {
 
 /** Input handed to submit or the CLI that cannot become a run. */
 export class InvalidRunInputError extends ConveyorError {
-  override readonly name = 'InvalidRunInputError';
+  override readonly name: string = 'InvalidRunInputError';
 }
 
 /** An SQS request the worker depends on failed (visibility change, dead-letter forward). */

@@ -7,17 +7,9 @@
 import { ConveyorError, InvalidRunInputError } from '../errors';
 import type { SubmitProgress } from './types';
 
-/**
- * `InvalidRunInputError` types `name` as its own literal, so a subclass's name
- * has to be cast to that type. Widening the base's `name` to `string` (as
- * `ConveyorError` does) would make this helper unnecessary.
- */
-const inputErrorName = (name: string): InvalidRunInputError['name'] =>
-  name as InvalidRunInputError['name'];
-
 /** A submit request field outside its allowed range. */
 export class InvalidSubmitRequestError extends InvalidRunInputError {
-  override readonly name = inputErrorName('InvalidSubmitRequestError');
+  override readonly name = 'InvalidSubmitRequestError';
 
   constructor(
     readonly setting: string,
@@ -37,7 +29,7 @@ export interface RunDifference {
 
 /** The run id exists with another total, shard count, or other URLs at the same positions. */
 export class RunMismatchError extends InvalidRunInputError {
-  override readonly name = inputErrorName('RunMismatchError');
+  override readonly name = 'RunMismatchError';
 
   constructor(
     readonly runId: string,
@@ -59,7 +51,7 @@ export class RunMismatchError extends InvalidRunInputError {
 
 /** The source yielded another number of tasks than the request's `total`. */
 export class SourceCountMismatchError extends InvalidRunInputError {
-  override readonly name = inputErrorName('SourceCountMismatchError');
+  override readonly name = 'SourceCountMismatchError';
 
   /**
    * @param received tasks the source yielded; with `complete` false it stopped
