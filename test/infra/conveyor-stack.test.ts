@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { appSettingsFromContext, DEFAULT_STACK_NAME } from '../../lib/app-context';
 import { ConveyorStack } from '../../lib/conveyor-stack';
@@ -43,10 +43,10 @@ describe('ConveyorStack', () => {
 });
 
 describe('appSettingsFromContext', () => {
-  const contextOf = (context: Record<string, unknown>) => new App({ context }).node;
+  const contextOf = (context: Record<string, unknown>) => testApp(context).node;
 
   it('defaults to the Conveyor stack with every pipeline default', () => {
-    expect(appSettingsFromContext(new App().node)).toEqual({
+    expect(appSettingsFromContext(testApp().node)).toEqual({
       stackName: DEFAULT_STACK_NAME,
       pipeline: { alarmEmail: undefined, serviceName: undefined, retainData: undefined },
     });

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { DEFAULTS } from '../../lambdas/config';
 import { PipelineConfigurationError } from '../../lib/errors';
 import {
@@ -9,9 +9,10 @@ import {
   resolvePipelineSettings,
 } from '../../lib/pipeline-settings';
 import type { ConveyorPipelineProps } from '../../lib/pipeline-props';
+import { testApp } from './synth';
 
 const resolve = (props: ConveyorPipelineProps) =>
-  resolvePipelineSettings(new Stack(new App(), 'SettingsStack'), props);
+  resolvePipelineSettings(new Stack(testApp(), 'SettingsStack'), props);
 
 describe('derived values', () => {
   it('keeps the lease margin at the default for short worker timeouts', () => {

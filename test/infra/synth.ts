@@ -26,11 +26,15 @@ export interface SynthOptions {
 /** Props, or a function that makes them in the test stack (for imported secrets, buses...). */
 export type PropsFor = ConveyorPipelineProps | ((stack: Stack) => ConveyorPipelineProps);
 
-/** A fresh app: bundling skipped, CloudFormation's own validation off (each costs seconds). */
-export const testApp = (): App =>
+/**
+ * A fresh app: bundling skipped, CloudFormation's own validation off (each
+ * costs seconds), its output folder (made at once, synthesized or not) under
+ * this file's temp folder.
+ */
+export const testApp = (context: Record<string, unknown> = {}): App =>
   new App({
     outdir: join(outputRoot, `app-${++appCount}`),
-    context: { 'aws:cdk:bundling-stacks': [] },
+    context: { 'aws:cdk:bundling-stacks': [], ...context },
     builtinCloudFormationValidation: false,
   });
 
