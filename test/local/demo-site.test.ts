@@ -7,6 +7,7 @@ import {
   type PageKind,
 } from '../../local/demo-site';
 import { InvalidSettingError } from '../../local/errors';
+import { eventually } from './helpers';
 
 const get = (site: DemoSite, path: string) =>
   fetch(`${site.baseUrl}${path}`, { redirect: 'manual' });
@@ -104,7 +105,7 @@ describe('demo site', () => {
         .on('error', (error) => resolve(error.message))
         .end();
     });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually(() => site.counts().byKind.slow === 1);
 
     const startedAt = Date.now();
     await site.close();

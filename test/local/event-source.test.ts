@@ -2,12 +2,14 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DrainTimeoutError, InvalidSettingError } from '../../local/errors';
 import { SqsEventSource, type SqsHandler } from '../../local/event-source';
 import { LocalQueue } from '../../local/queue';
-import { manualClock } from './helpers';
+import { eventually, manualClock } from './helpers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A queue whose messages stay hidden for 100 ms of the manual clock, or 30 s of real time. */
 const queueWith = (bodies: readonly string[], clock?: () => number) => {
-  const queue = new LocalQueue({ name: 'tasks', visibilityTimeoutSeconds: 0.1, clock });
+  const visibilityTimeoutSeconds = clock ? 0.1 : 30;
+  const queue = new LocalQueue({ name: 'tasks', visibilityTimeoutSeconds, clock });
   for (const body of bodies) queue.sendMessage(body);
 
   return queue;
@@ -204,7 +206,7 @@ describe('SqsEventSource', () => {
     });
 
     source.start();
-    await sleep(30);
+    await eventually(() => source.concurrency === 1);
     const stopped = await source.stop(20);
 
     expect(stopped).toEqual({ unfinished: 1 });
