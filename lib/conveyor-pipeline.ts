@@ -247,8 +247,7 @@ export class ConveyorPipeline extends Construct {
       memorySize: SMALL_FUNCTION_MEMORY_MIB,
       logRemovalPolicy,
       environment: {
-        // The handler reads both table names; it is granted the runs table only.
-        ...this.tableEnvironment(),
+        [ENV.runsTable]: this.runsTable.tableName,
         [ENV.eventBusName]: this.eventBus.eventBusName,
       },
     });

@@ -8,7 +8,8 @@ import { RUN_STATUS, runMetaKey, type RunCounters, type RunMetaItem } from './sc
 
 export interface FinalizerDeps {
   readonly documentClient: DynamoDBDocumentClient;
-  readonly tables: TableNames;
+  /** The finalizer reads and writes only the runs table. */
+  readonly tables: Pick<TableNames, 'runs'>;
   readonly events: RunEventPublisher;
   readonly clock: Clock;
   readonly logger: DomainLogger;

@@ -19,6 +19,12 @@ export interface RunProgress {
 
 export interface ProgressDeps {
   readonly documentClient: DynamoDBDocumentClient;
+  /** Progress reads only the runs table. */
+  readonly tables: Pick<TableNames, 'runs'>;
+}
+
+export interface AuditDeps {
+  readonly documentClient: DynamoDBDocumentClient;
   readonly tables: TableNames;
 }
 
@@ -103,7 +109,7 @@ export interface RunAudit {
  * counters must equal the number of rows in each terminal state, and the
  * number of rows must equal `total`.
  */
-export const auditRun = async (deps: ProgressDeps, runId: string): Promise<RunAudit> => {
+export const auditRun = async (deps: AuditDeps, runId: string): Promise<RunAudit> => {
   const { counters } = await readProgress(deps, runId);
   const rows = await countTaskRows(deps, runId);
   const problems = counterViolations(counters);
@@ -121,7 +127,7 @@ export const auditRun = async (deps: ProgressDeps, runId: string): Promise<RunAu
   return { counters, rows, problems };
 };
 
-const countTaskRows = async (deps: ProgressDeps, runId: string) => {
+const countTaskRows = async (deps: AuditDeps, runId: string) => {
   const counts: StatusCounts = { pending: 0, processing: 0, successful: 0, failed: 0 };
   let total = 0;
   let startKey: Record<string, unknown> | undefined;

@@ -5,13 +5,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { ENV } from '../config';
+import { ENV, requireEnv } from '../config';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { powertoolsMetricSink } from '../adapters/powertools-metrics';
 import { finalizeRun, type FinalizerDeps } from '../domain/finalizer';
 import { systemClock } from '../domain/ports';
 import { METRIC_NAMESPACE } from '../metrics';
-import { documentClientFor, tableNamesFromEnv } from './aws-clients';
+import { documentClientFor } from './aws-clients';
 
 const logger = new Logger();
 const metrics = new Metrics({ namespace: METRIC_NAMESPACE });
@@ -40,7 +40,7 @@ export const createFinalizerHandler =
 
 export const finalizerDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): FinalizerDeps => ({
   documentClient: documentClientFor(),
-  tables: tableNamesFromEnv(env),
+  tables: { runs: requireEnv(ENV.runsTable, env) },
   events: new EventBridgePublisher(new EventBridgeClient({}), env[ENV.eventBusName] ?? 'default'),
   clock: systemClock,
   logger,
