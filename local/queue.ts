@@ -19,7 +19,7 @@ import {
   type MessageQueue,
   type TaskSender,
 } from '../lambdas/domain/ports';
-import type { TaskKey } from '../lambdas/domain/schema';
+import { DEAD_LETTER_REASON_ATTRIBUTE, formatTaskMessage } from '../lambdas/domain/task-message';
 import { LOCAL_AWS } from './dynamodb-local';
 import { InvalidSettingError, MessageSendFailedError, ReceiptHandleInvalidError } from './errors';
 import { LOCAL_ACCOUNT_ID } from './lambda-context';
@@ -44,9 +44,6 @@ export const MAX_RECEIVE_COUNT_LIMIT = 1_000;
 const LONG_POLL_TICK_MS = 25;
 const LOCAL_SENDER_ID = 'AIDACONVEYORLOCAL0000';
 const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
-
-/** The message attribute that carries why a message was sent to the dead-letter queue. */
-export const DEAD_LETTER_REASON_ATTRIBUTE = 'conveyorDeadLetterReason';
 
 /** Where messages go once they were received more than `maxReceiveCount` times. */
 export interface RedrivePolicy {
@@ -566,17 +563,13 @@ export const messageQueuePort = (queue: LocalQueue, deadLetterQueue: LocalQueue)
   },
 });
 
-/** The message body of a task, as submission sends it and the worker parses it. */
-export const taskMessageBody = (task: TaskKey): string =>
-  JSON.stringify({ runId: task.runId, taskId: task.taskId });
-
 /** The submission's {@link TaskSender} port over a local queue, ten messages per batch. */
 export const taskSenderPort = (queue: LocalQueue): TaskSender => ({
   sendTasks: async (tasks) => {
     for (let start = 0; start < tasks.length; start += MAX_BATCH_ENTRIES) {
       const batch = tasks.slice(start, start + MAX_BATCH_ENTRIES);
       const result = queue.sendMessageBatch(
-        batch.map((task, index) => ({ id: String(index), body: taskMessageBody(task) })),
+        batch.map((task, index) => ({ id: String(index), body: formatTaskMessage(task) })),
       );
       const firstFailure = result.failed[0];
       if (firstFailure) {

@@ -5,9 +5,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { QueueOperationError } from '../domain/errors';
 import type { MessageQueue } from '../domain/ports';
-
-/** Name of the message attribute that carries why a message was dead-lettered. */
-export const DEAD_LETTER_REASON_ATTRIBUTE = 'conveyorReason';
+import { DEAD_LETTER_REASON_ATTRIBUTE } from '../domain/task-message';
 
 /** The worker's queue operations on SQS: visibility on its own queue, poison to the DLQ. */
 export class SqsMessageQueue implements MessageQueue {

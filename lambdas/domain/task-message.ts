@@ -1,6 +1,12 @@
 import { MalformedMessageError } from './errors';
 import type { TaskKey } from './schema';
 
+/**
+ * Message attribute that carries why a message was sent straight to the
+ * dead-letter queue (a poison message); the dead-letter handler reads it.
+ */
+export const DEAD_LETTER_REASON_ATTRIBUTE = 'conveyorDeadLetterReason';
+
 /** The body of a task message: the task's key and nothing else (the URL lives on the row). */
 export const formatTaskMessage = (task: TaskKey): string =>
   JSON.stringify({ runId: task.runId, taskId: task.taskId });

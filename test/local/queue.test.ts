@@ -3,8 +3,8 @@ import {
   MessageSendFailedError,
   ReceiptHandleInvalidError,
 } from '../../local/errors';
+import { DEAD_LETTER_REASON_ATTRIBUTE } from '../../lambdas/domain/task-message';
 import {
-  DEAD_LETTER_REASON_ATTRIBUTE,
   LocalQueue,
   messageQueuePort,
   taskSenderPort,

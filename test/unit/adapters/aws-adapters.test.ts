@@ -51,7 +51,9 @@ describe('SqsMessageQueue', () => {
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: 'https://q/dlq',
       MessageBody: '{bad',
-      MessageAttributes: { conveyorReason: { DataType: 'String', StringValue: 'not JSON' } },
+      MessageAttributes: {
+        conveyorDeadLetterReason: { DataType: 'String', StringValue: 'not JSON' },
+      },
     });
   });
 
