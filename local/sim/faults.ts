@@ -15,8 +15,8 @@ import type {
   TableNames,
 } from '../../lambdas/domain/ports';
 import { isCounterShardSk, isTerminalStatus, RUN_META_SK } from '../../lambdas/domain/schema';
-import type { RandomSource } from '../random';
-import { currentDelivery, pastDeadline } from './context';
+import { currentDelivery, deliveryKey, pastDeadline, SIM_FUNCTION } from './context';
+import { drawFor } from './draw';
 import {
   DEATH_STEP,
   FETCH_BEHAVIOUR,
@@ -42,15 +42,47 @@ export class FaultLog {
   readonly targetCalls = new Map<string, number>();
   /** Target calls that started while another call for the same task was in flight. */
   concurrentTargetCalls = 0;
+  /** This scenario's DynamoDB requests sent and not yet answered. */
+  requestsInFlight = 0;
+  /** What happened, in order, on the scenario's clock: printed for a failing seed. */
+  readonly trace: string[] = [];
 
+  private readonly startedAt = Date.now();
   private readonly fetchesInFlight = new Map<string, number>();
   private readonly spentFaults = new Set<string>();
+  private readonly requestIndexes = new Map<string, number>();
+
+  /** @param seed the scenario's seed, from which every run-time fault is drawn */
+  constructor(readonly seed: number = 0) {}
+
+  /** Adds a line to the trace, stamped with the ms since the scenario started. */
+  note(text: string) {
+    const delivery = currentDelivery();
+    const who = delivery ? `${deliveryKey(delivery)} ` : '';
+    this.trace.push(`${String(Date.now() - this.startedAt).padStart(6)} ${who}${text}`);
+  }
+
+  /**
+   * Whether a fault with this chance happens to the current delivery's next
+   * request of `kind`: drawn from the seed, the delivery and the request's
+   * index within it, so it does not depend on other deliveries' timing.
+   */
+  draws(kind: string, probability: number): boolean {
+    if (probability <= 0) return false;
+    const delivery = currentDelivery();
+    const owner = `${kind}:${delivery ? deliveryKey(delivery) : 'outside'}`;
+    const index = (this.requestIndexes.get(owner) ?? 0) + 1;
+    this.requestIndexes.set(owner, index);
+
+    return drawFor(this.seed, owner, index) < probability;
+  }
 
   count(kind: string) {
     this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);
   }
 
   recordDeath(step: DeathStep | 'finalizer') {
+    this.note(`dies: ${step}`);
     this.deaths.set(step, (this.deaths.get(step) ?? 0) + 1);
   }
 
@@ -93,7 +125,7 @@ export const planLookup = (scenario: Scenario, taskIds: readonly string[]): Plan
 /** Whether the current delivery is the one planned to die at `step` (once per task). */
 const diesHere = (log: FaultLog, plans: PlanLookup, step: DeathStep): boolean => {
   const delivery = currentDelivery();
-  if (!delivery || !log.active) return false;
+  if (delivery?.fn !== SIM_FUNCTION.worker || !log.active) return false;
   const death = plans(delivery.taskId)?.death;
   if (death?.step !== step || death.onDelivery !== delivery.delivery) return false;
   if (!log.spend(`death:${delivery.taskId}`)) return false;
@@ -109,12 +141,14 @@ export const dieIfPlanned = async <T>(
   value: T,
 ): Promise<T> => (diesHere(log, plans, step) ? never<T>() : value);
 
-interface CommandLike {
+/** The parts of an SDK command the injectors look at. */
+export interface CommandLike {
   readonly input: Record<string, unknown>;
   readonly constructor: { readonly name: string };
 }
 
-const writesOf = (command: CommandLike): Record<string, unknown>[] => {
+/** The table writes a command makes (the items of a transaction, or the command itself). */
+export const writesOf = (command: CommandLike): Record<string, unknown>[] => {
   if (command.constructor.name === 'TransactWriteCommand') {
     const items = (command.input.TransactItems ?? []) as Record<string, Record<string, unknown>>[];
 
@@ -181,8 +215,23 @@ export interface FaultyDocumentClientOptions {
   readonly scenario: Scenario;
   readonly plans: PlanLookup;
   readonly log: FaultLog;
-  readonly random: RandomSource;
+  /** Told of every request DynamoDB applied (answered without an error). */
+  readonly onApplied?: (command: CommandLike, response: unknown) => void;
 }
+
+/** Sends through the real client, counting the request as in flight until it is answered. */
+const sendCounted = async (
+  client: DynamoDBDocumentClient,
+  log: FaultLog,
+  command: CommandLike,
+): Promise<unknown> => {
+  log.requestsInFlight += 1;
+  try {
+    return await (client.send as (command: CommandLike) => Promise<unknown>)(command);
+  } finally {
+    log.requestsInFlight -= 1;
+  }
+};
 
 /**
  * A document client whose `send` throttles or conflicts on counter writes,
@@ -193,22 +242,37 @@ export const faultyDocumentClient = (
   client: DynamoDBDocumentClient,
   options: FaultyDocumentClientOptions,
 ): DynamoDBDocumentClient => {
-  const { tables, scenario, plans, log, random } = options;
+  const { tables, scenario, plans, log } = options;
   const requestsByDelivery = new Map<string, number>();
 
   const send = async (command: CommandLike) => {
-    if (log.frozen || pastDeadline()) return never();
+    const name = command.constructor.name;
+    if (log.frozen) return never();
+    if (pastDeadline()) {
+      log.note(`${name} not sent: past the invocation deadline`);
+      return never();
+    }
     const delivery = currentDelivery();
-    if (log.active && isCounterWrite(command, tables) && random() < scenario.counterFaultRate) {
-      const error = random() < 0.5 ? throttled() : conflict(command);
+    if (
+      log.active &&
+      isCounterWrite(command, tables) &&
+      log.draws('counter-fault', scenario.counterFaultRate)
+    ) {
+      const error = log.draws('counter-fault-kind', 0.5) ? throttled() : conflict(command);
       log.count(error.name);
+      log.note(`${name} injected ${error.name}`);
       throw error;
     }
 
-    const response = await (client.send as (command: CommandLike) => Promise<unknown>)(command);
+    const response = await sendCounted(client, log, command).catch((error: unknown) => {
+      log.note(`${name} ${(error as Error).name}`);
+      throw error;
+    });
+    log.note(`${name} applied`);
+    options.onApplied?.(command, response);
 
     if (delivery) {
-      const key = `${delivery.taskId}#${delivery.delivery}`;
+      const key = deliveryKey(delivery);
       const requests = (requestsByDelivery.get(key) ?? 0) + 1;
       requestsByDelivery.set(key, requests);
       if (requests === 1 && diesHere(log, plans, DEATH_STEP.afterFirstRequest)) return never();
@@ -218,6 +282,7 @@ export const faultyDocumentClient = (
       const plan = plans(delivery.taskId);
       if (log.active && plan?.terminalWriteTimesOut && log.spend(`timeout:${delivery.taskId}`)) {
         log.count('TimeoutAfterCommit');
+        log.note(`${name} answered with an injected timeout after committing`);
         throw timedOutAfterCommit();
       }
     }
@@ -229,15 +294,19 @@ export const faultyDocumentClient = (
 };
 
 /**
- * A document client for the finalizer that dies, once, just before it would
- * mark a run completed.
+ * The finalizer's document client: when `dies`, it dies, once, just before
+ * the finalizer would mark a run completed.
  */
 export const dyingFinalizerClient = (
   client: DynamoDBDocumentClient,
   tables: TableNames,
   log: FaultLog,
+  options: {
+    readonly dies: boolean;
+    readonly onApplied?: FaultyDocumentClientOptions['onApplied'];
+  },
 ): DynamoDBDocumentClient => {
-  const send = (command: CommandLike) => {
+  const send = async (command: CommandLike) => {
     if (log.frozen) return never();
     const input = command.input;
     const marksCompleted =
@@ -245,12 +314,14 @@ export const dyingFinalizerClient = (
       input.TableName === tables.runs &&
       (input.Key as Record<string, unknown> | undefined)?.sk === RUN_META_SK &&
       Object.values((input.ExpressionAttributeValues ?? {}) as object).includes('completed');
-    if (marksCompleted && log.active && log.spend('finalizer-death')) {
+    if (options.dies && marksCompleted && log.active && log.spend('finalizer-death')) {
       log.recordDeath('finalizer');
       return never();
     }
+    const response = await sendCounted(client, log, command);
+    options.onApplied?.(command, response);
 
-    return (client.send as (command: CommandLike) => Promise<unknown>)(command);
+    return response;
   };
 
   return Object.assign(Object.create(client) as DynamoDBDocumentClient, { send });
@@ -273,7 +344,6 @@ export interface FaultyFetchOptions {
   readonly scenario: Scenario;
   readonly plans: PlanLookup;
   readonly log: FaultLog;
-  readonly random: RandomSource;
   /** How long a `slow` answer takes. */
   readonly slowMs: number;
 }
@@ -283,7 +353,7 @@ export interface FaultyFetchOptions {
  * calls per task, and notes calls that overlap another call for the same task.
  */
 export const faultyFetch = (options: FaultyFetchOptions): FetchPage => {
-  const { plans, log, random } = options;
+  const { plans, log } = options;
 
   return async (url) => {
     if (pastDeadline()) return never();
@@ -294,9 +364,10 @@ export const faultyFetch = (options: FaultyFetchOptions): FetchPage => {
     const behaviour =
       log.active || planned === FETCH_BEHAVIOUR.permanent ? planned : FETCH_BEHAVIOUR.ok;
     const page = await untilDeadline(
-      answer(behaviour, url, options.slowMs, random),
+      answer(behaviour, url, options.slowMs, drawFor(log.seed, 'fetch', taskId, call)),
       delivery?.deadline,
     ).finally(() => log.fetchEnded(taskId));
+    log.note(`fetch ${behaviour}${page === KILLED ? ': killed at the invocation deadline' : ''}`);
     if (page === KILLED) return never();
 
     return dieIfPlanned(log, plans, DEATH_STEP.afterFetch, page);
@@ -316,11 +387,12 @@ const untilDeadline = <T>(work: Promise<T>, deadline: number | undefined) => {
   return Promise.race([work, killed]).finally(() => clearTimeout(timer));
 };
 
+/** What the target does; `draw` (in [0, 1)) picks the latency and the Retry-After. */
 const answer = async (
   behaviour: string,
   url: string,
   slowMs: number,
-  random: RandomSource,
+  draw: number,
 ): Promise<FetchedPage> => {
   switch (behaviour) {
     case FETCH_BEHAVIOUR.slow:
@@ -330,13 +402,13 @@ const answer = async (
       await sleep(50);
       throw new SimulatedFetchError('FetchTimeoutError', true);
     case FETCH_BEHAVIOUR.tooManyRequests:
-      throw new SimulatedFetchError('TooManyRequestsError', true, random() < 0.5 ? 0 : 1);
+      throw new SimulatedFetchError('TooManyRequestsError', true, draw < 0.5 ? 0 : 1);
     case FETCH_BEHAVIOUR.serverError:
       throw new SimulatedFetchError('ServerError', true);
     case FETCH_BEHAVIOUR.permanent:
       throw new SimulatedFetchError('PermanentStatusError', false);
     default:
-      await sleep(Math.floor(random() * 10));
+      await sleep(Math.floor(draw * 10));
   }
 
   return {
@@ -380,11 +452,10 @@ export const faultyMessageQueue = (
   queue: MessageQueue,
   scenario: Scenario,
   log: FaultLog,
-  random: RandomSource,
 ): MessageQueue => ({
   changeVisibility: async (receiptHandle, seconds) => {
     if (pastDeadline()) return never();
-    if (log.active && random() < scenario.queueFaultRate) {
+    if (log.active && log.draws('queue-fault', scenario.queueFaultRate)) {
       log.count('ChangeVisibilityFailure');
       throw new SimulatedFetchError('QueueUnavailable', true);
     }

@@ -24,7 +24,8 @@ import {
   type RunCompletedDetail,
   type TableNames,
 } from '../../lambdas/domain/ports';
-import { readProgress } from '../../lambdas/domain/progress';
+import type { SettleDeps } from '../../lambdas/domain/protocol/settle';
+import { DEFAULTS } from '../../lambdas/config';
 import {
   counterShardFor,
   isCounterShardSk,
@@ -51,7 +52,7 @@ import { createPowertoolsWorker, createIdempotencyTable } from '../../bench/base
 import { createNaiveWorker } from '../../bench/baselines/naive';
 import { createTwoStepWorker } from '../../bench/baselines/two-step';
 import { checkObservation, type ObservedShard, type ObservedTask, type Violation } from './checker';
-import { withDelivery } from './context';
+import { SIM_FUNCTION, withDelivery, type SimFunction } from './context';
 import {
   dieIfPlanned,
   dyingFinalizerClient,
@@ -62,8 +63,11 @@ import {
   faultyResultStore,
   MemoryResults,
   planLookup,
+  writesOf,
+  type CommandLike,
 } from './faults';
 import { DEATH_STEP, scenarioForSeed, SIM_MS_PER_SECOND, type Scenario } from './scenario';
+import { trackRequests } from './virtual-time';
 
 /** A worker factory with the shape of the pipeline's `createWorker` option. */
 export type WorkerFactory = (
@@ -101,7 +105,10 @@ export const workerFactoryFor = (
 
 /** Connects to DynamoDB Local at `endpoint` and creates fresh tables for a simulation. */
 export const prepareEnvironment = async (endpoint: string): Promise<SimulationEnvironment> => {
-  const client = new DynamoDBClient({ endpoint, ...LOCAL_AWS });
+  // One attempt per request: the protocols retry on their own, and virtual time
+  // stands still while a request is in flight (see trackRequests).
+  const client = new DynamoDBClient({ endpoint, ...LOCAL_AWS, maxAttempts: 1 });
+  trackRequests(client);
   const documentClient = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
@@ -115,10 +122,12 @@ export const prepareEnvironment = async (endpoint: string): Promise<SimulationEn
 };
 
 export interface ScenarioOptions {
-  /** How long faults stay on at most. @default 1500 */
-  readonly faultWindowMs?: number;
-  /** How long the run may take to finish once faults are off. @default 5000 */
-  readonly livenessBoundMs?: number;
+  /**
+   * Seed `Math.random` (the back-off jitter of the protocols) from the
+   * scenario's seed. Only exact when one scenario runs at a time.
+   * @default false
+   */
+  readonly seedMathRandom?: boolean;
 }
 
 export interface ScenarioResult {
@@ -129,21 +138,76 @@ export interface ScenarioResult {
   readonly targetCalls: number;
   readonly deaths: number;
   readonly faultsInjected: number;
+  /** Real time the scenario took. */
   readonly durationMs: number;
+  /** Simulated time the scenario covered. */
+  readonly simulatedMs: number;
+  /** What happened during the scenario, line by line. */
+  readonly trace: readonly string[];
 }
 
 const SIM_INVOCATION_SETTINGS = { maxAttempts: 3, leaseMarginMs: 50, settleReserveMs: 50 };
 const POLL_WAIT_MS = 20;
-const FINALIZER_INTERVAL_MS = 40;
-const SAMPLE_INTERVAL_MS = 30;
 const CHECK_INTERVAL_MS = 20;
-/** Time for requests already on the wire to land once the tables are frozen. */
-const QUIESCE_MS = 100;
+/** How long a change takes to reach the finalizer through the runs table's stream. */
+const STREAM_DELAY_MS = 10;
+/** How long the stream waits before retrying a failed or timed-out finalizer invocation. */
+const STREAM_RETRY_MS = 100;
+const FINALIZER_TIMEOUT_MS = 400;
+/** Cycles of a scenario with faults on (see scenarioTimings). */
+const FAULT_WINDOW_CYCLES = 3;
+/** Cycles without progress, beyond the receives a message may take, after which a run is stuck. */
+const STALL_EXTRA_CYCLES = 2;
+/** Stall bounds after which even a run that keeps making progress is called not live. */
+const LIVENESS_CAP_STALLS = 20;
 
-const countingMetrics = (): MetricSink => ({
+/** The phases of a scenario, in simulated ms, derived from its own timeouts. */
+export interface ScenarioTimings {
+  /**
+   * The longest a message can legitimately go without progress: its
+   * visibility timeout, an invocation that dies at its timeout, the lease that
+   * outlives it, and the longest hiding (back-off or lease deferral).
+   */
+  readonly cycleMs: number;
+  /** How long faults stay on at most. */
+  readonly faultWindowMs: number;
+  /** No write to the run's tables for this long, with faults off: the run is stuck. */
+  readonly stallMs: number;
+  /** A run still unfinished this long after the faults stopped is not live. */
+  readonly livenessCapMs: number;
+}
+
+export const scenarioTimings = (scenario: Scenario): ScenarioTimings => {
+  const longestBackoffSeconds = Math.min(
+    DEFAULTS.retryMaxDelaySeconds,
+    DEFAULTS.retryBaseDelaySeconds * 2 ** (SIM_INVOCATION_SETTINGS.maxAttempts - 1),
+  );
+  const longestDeferralSeconds =
+    Math.ceil((scenario.invocationTimeoutMs + SIM_INVOCATION_SETTINGS.leaseMarginMs) / 1000) +
+    DEFAULTS.leaseDeferralSlackSeconds;
+  const longestHideMs = Math.max(longestBackoffSeconds, longestDeferralSeconds) * SIM_MS_PER_SECOND;
+  const cycleMs =
+    scenario.visibilityTimeoutSeconds * 1000 +
+    scenario.invocationTimeoutMs +
+    SIM_INVOCATION_SETTINGS.leaseMarginMs +
+    longestHideMs;
+  const stallMs = (scenario.maxReceiveCount + STALL_EXTRA_CYCLES) * cycleMs;
+
+  return {
+    cycleMs,
+    faultWindowMs: FAULT_WINDOW_CYCLES * cycleMs,
+    stallMs,
+    livenessCapMs: LIVENESS_CAP_STALLS * stallMs,
+  };
+};
+
+const noMetrics = (): MetricSink => ({
   count: () => undefined,
   milliseconds: () => undefined,
 });
+
+/** A sleep on the global timers, so it follows virtual time (the protocol's default does not). */
+const timerSleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The queue port with the SQS API's seconds scaled to the simulation's time. */
 const scaledQueuePort = (port: MessageQueue): MessageQueue => ({
@@ -157,7 +221,7 @@ const seedRun = async (
   runId: string,
   scenario: Scenario,
 ): Promise<string[]> => {
-  const now = new Date().toISOString();
+  const now = new Date(Date.now()).toISOString();
   const taskIds = Array.from({ length: scenario.taskCount }, (_, index) =>
     taskIdForPosition(index),
   );
@@ -204,65 +268,142 @@ const seedRun = async (
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const waitFor = async (condition: () => Promise<boolean>, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
+/** Waits until `condition` holds (true) or `give up` says so (false). */
+const waitUntil = async (condition: () => boolean, giveUp: () => boolean) => {
+  while (!condition()) {
+    if (giveUp()) return false;
     await sleep(CHECK_INTERVAL_MS);
   }
 
-  return false;
+  return true;
 };
 
-/** Wraps the worker so each invocation knows its task and delivery, and may die before the ack. */
-const instrumentedWorker = (
-  worker: ReturnType<WorkerFactory>,
+/** The task id a message body names, or the body itself when it names none. */
+const taskIdOf = (event: SQSEvent): string => {
+  const body = event.Records[0]?.body ?? '';
+  try {
+    return String(JSON.parse(body).taskId);
+  } catch {
+    return body;
+  }
+};
+
+/**
+ * Wraps a function so each invocation knows its task, delivery and deadline,
+ * and (the worker) may die before the event source acknowledges.
+ */
+const instrumented = (
+  fn: SimFunction,
+  handler: ReturnType<WorkerFactory>,
   log: FaultLog,
   plans: ReturnType<typeof planLookup>,
 ) => {
   const deliveries = new Map<string, number>();
 
   return (event: SQSEvent, context: Context) => {
-    const body = event.Records[0]?.body ?? '';
-    let taskId = body;
-    try {
-      taskId = String(JSON.parse(body).taskId);
-    } catch {
-      // An unreadable body has no task; the worker itself deals with it.
-    }
+    const taskId = taskIdOf(event);
     const delivery = (deliveries.get(taskId) ?? 0) + 1;
     deliveries.set(taskId, delivery);
-
     const deadline = Date.now() + context.getRemainingTimeInMillis();
+    const receiveCount = event.Records[0]?.attributes.ApproximateReceiveCount;
 
-    return withDelivery({ taskId, delivery, deadline }, async () =>
-      dieIfPlanned(log, plans, DEATH_STEP.beforeAcknowledge, await worker(event, context)),
-    );
+    return withDelivery({ fn, taskId, delivery, deadline }, async () => {
+      log.note(`delivered (receive ${receiveCount})`);
+      const response = await handler(event, context);
+      log.note(`returned ${JSON.stringify(response)}`);
+
+      return dieIfPlanned(log, plans, DEATH_STEP.beforeAcknowledge, response);
+    });
   };
 };
 
-interface RunningScenario {
-  readonly stop: () => Promise<void>;
-  readonly isQuiet: () => boolean;
+/**
+ * The runs table's stream as the finalizer sees it: every applied change
+ * brings an invocation (changes that arrive while one runs are coalesced
+ * into the next), and a failed or timed-out invocation is retried.
+ */
+class RunsStream {
+  private dirty = false;
+  private busy = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly invoke: () => Promise<boolean>) {}
+
+  changed() {
+    this.dirty = true;
+    this.schedule(STREAM_DELAY_MS);
+  }
+
+  get idle(): boolean {
+    return !this.dirty && !this.busy;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(delayMs: number) {
+    if (this.busy || this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.deliver();
+    }, delayMs);
+  }
+
+  private async deliver() {
+    if (!this.dirty || this.stopped) return;
+    this.dirty = false;
+    this.busy = true;
+    const succeeded = await this.invoke();
+    this.busy = false;
+    if (!succeeded) this.dirty = true;
+    if (this.dirty) this.schedule(succeeded ? STREAM_DELAY_MS : STREAM_RETRY_MS);
+  }
 }
 
-const startFinalizerLoop = (deps: FinalizerDeps, runId: string) => {
+const finalizerInvoker = (deps: FinalizerDeps, runId: string, log: FaultLog) => {
   const handler = createFinalizerHandler(deps);
   const event = {
     Records: [{ dynamodb: { Keys: { runId: { S: runId }, sk: { S: RUN_META_SK } } } }],
   } as unknown as DynamoDBStreamEvent;
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    const context = createLambdaContext({ functionName: 'sim-finalizer', timeoutMs: 400 });
-    void invokeWithTimeout(handler, event, context, 400).finally(() => {
-      busy = false;
-    });
-  }, FINALIZER_INTERVAL_MS);
 
-  return () => clearInterval(timer);
+  return async () => {
+    const context = createLambdaContext({
+      functionName: 'sim-finalizer',
+      timeoutMs: FINALIZER_TIMEOUT_MS,
+    });
+    const outcome = await invokeWithTimeout(handler, event, context, FINALIZER_TIMEOUT_MS);
+    log.note(`finalizer ${outcome.kind}`);
+
+    return outcome.kind === 'returned';
+  };
 };
+
+/** The counters a progress query of the runs table returned, for the checker's samples. */
+const countersFromQuery = (response: unknown): RunCounters | undefined => {
+  const items = (response as { Items?: Record<string, unknown>[] } | undefined)?.Items;
+  const meta = items?.find((item) => item.sk === RUN_META_SK);
+  if (!items || !meta) return undefined;
+
+  return items
+    .filter((item) => isCounterShardSk(item.sk))
+    .reduce<RunCounters>(
+      (sum, item) => ({
+        total: sum.total,
+        completed: sum.completed + Number(item.completed ?? 0),
+        successful: sum.successful + Number(item.successful ?? 0),
+        failed: sum.failed + Number(item.failed ?? 0),
+      }),
+      { total: Number(meta.total ?? 0), completed: 0, successful: 0, failed: 0 },
+    );
+};
+
+const isWriteCommand = (command: { readonly constructor: { readonly name: string } }) =>
+  ['UpdateCommand', 'PutCommand', 'TransactWriteCommand', 'DeleteCommand'].includes(
+    command.constructor.name,
+  );
 
 /** Runs one scenario of `seed` against `protocol` and checks it. */
 export const runScenario = async (
@@ -271,16 +412,27 @@ export const runScenario = async (
   seed: number,
   options: ScenarioOptions = {},
 ): Promise<ScenarioResult> => {
-  const startedAt = Date.now();
+  const startedAt = performance.now();
+  const simulatedStart = Date.now();
   const scenario = scenarioForSeed(seed);
-  const random = seededRandom(seed ^ 0x5bd1e995);
+  const timings = scenarioTimings(scenario);
+  if (options.seedMathRandom) Math.random = seededRandom(seed ^ 0x5bd1e995);
   const runId = `sim-${protocol}-${seed}-${randomUUID().slice(0, 6)}`;
   const taskIds = await seedRun(environment, runId, scenario);
-  const log = new FaultLog();
+  const log = new FaultLog(seed);
   const plans = planLookup(scenario, taskIds);
   const results = new MemoryResults();
   const events: RunCompletedDetail[] = [];
   const samples: RunCounters[] = [];
+  let lastProgressAt = Date.now();
+  let stream: RunsStream | undefined;
+  const onApplied = (command: CommandLike, response: unknown) => {
+    const tableNames = writesOf(command).map((write) => write.TableName);
+    if (isWriteCommand(command)) lastProgressAt = Date.now();
+    if (tableNames.includes(environment.tables.runs)) stream?.changed();
+    const counters = command.constructor.name === 'QueryCommand' && countersFromQuery(response);
+    if (counters) samples.push(counters);
+  };
 
   const deadLetterQueue = new LocalQueue({
     name: 'sim-dead-letters',
@@ -299,19 +451,18 @@ export const runScenario = async (
     scenario,
     plans,
     log,
-    random,
+    onApplied,
   });
 
-  const workerDeps: WorkerDeps = {
+  const workerDeps: WorkerDeps & Pick<SettleDeps, 'sleep'> = {
     documentClient,
     tables: environment.tables,
-    queue: faultyMessageQueue(queuePort, scenario, log, random),
+    queue: faultyMessageQueue(queuePort, scenario, log),
     results: faultyResultStore(results, plans, log),
     fetchPage: faultyFetch({
       scenario,
       plans,
       log,
-      random,
       slowMs: Math.min(
         scenario.visibilityTimeoutSeconds * 1000 + 50,
         scenario.invocationTimeoutMs - 150,
@@ -319,29 +470,33 @@ export const runScenario = async (
     }),
     clock: Date.now,
     logger: silentLogger,
-    metrics: countingMetrics(),
+    metrics: noMetrics(),
     settings: SIM_INVOCATION_SETTINGS,
+    sleep: timerSleep,
   };
-  const deadLetterDeps: DeadLetterDeps = {
+  const deadLetterDeps: DeadLetterDeps & Pick<SettleDeps, 'sleep'> = {
     documentClient,
     tables: environment.tables,
     queue: queuePort,
     archive: results,
     clock: Date.now,
     logger: silentLogger,
-    metrics: countingMetrics(),
+    metrics: noMetrics(),
     leaseMarginMs: SIM_INVOCATION_SETTINGS.leaseMarginMs,
+    sleep: timerSleep,
   };
   const finalizerDeps: FinalizerDeps = {
-    documentClient: scenario.finalizerDies
-      ? dyingFinalizerClient(environment.documentClient, environment.tables, log)
-      : environment.documentClient,
+    documentClient: dyingFinalizerClient(environment.documentClient, environment.tables, log, {
+      dies: scenario.finalizerDies,
+      onApplied,
+    }),
     tables: environment.tables,
     events: { publishRunCompleted: async (detail) => void events.push(detail) },
     clock: Date.now,
     logger: silentLogger,
-    metrics: countingMetrics(),
+    metrics: noMetrics(),
   };
+  stream = new RunsStream(finalizerInvoker(finalizerDeps, runId, log));
 
   const running = startPipeline({
     scenario,
@@ -350,32 +505,29 @@ export const runScenario = async (
     taskQueue,
     deadLetterQueue,
     worker: workerFactoryFor(protocol, environment)(workerDeps),
-    deadLetterDeps,
-    finalizerDeps,
+    deadLetterHandler: createDeadLetterHandler(deadLetterDeps),
     runId,
     taskIds,
   });
-  const sampler = setInterval(() => {
-    void readProgress(environment, runId).then(
-      (progress) => void samples.push(progress.counters),
-      () => undefined,
-    );
-  }, SAMPLE_INTERVAL_MS);
 
-  const finished = async () => {
-    if (!running.isQuiet()) return false;
-    const { meta } = await readProgress(environment, runId);
-
-    return meta?.status === RUN_STATUS.completed;
-  };
-  await waitFor(finished, options.faultWindowMs ?? 1_500);
+  const finished = () => running.isQuiet() && stream.idle && events.length > 0;
+  const faultsEndAt = Date.now() + timings.faultWindowMs;
+  await waitUntil(finished, () => Date.now() >= faultsEndAt);
   log.active = false;
-  await waitFor(finished, options.livenessBoundMs ?? 5_000);
+  log.note('faults off');
+  const livenessEndsAt = Date.now() + timings.livenessCapMs;
+  const stalled = () => Date.now() - lastProgressAt >= timings.stallMs;
+  const live = await waitUntil(finished, () => stalled() || Date.now() >= livenessEndsAt);
+  if (!live) log.note(stalled() ? `no progress for ${timings.stallMs} ms` : 'liveness cap reached');
 
-  clearInterval(sampler);
   log.frozen = true;
+  stream.stop();
   await running.stop();
-  await sleep(QUIESCE_MS);
+  // Requests already on the wire land before the checker reads the tables.
+  await waitUntil(
+    () => log.requestsInFlight === 0,
+    () => false,
+  );
   const observation = await observe(environment, runId, taskIds);
   const violations = checkObservation({
     ...observation,
@@ -393,9 +545,16 @@ export const runScenario = async (
     targetCalls: log.totalTargetCalls,
     deaths: [...log.deaths.values()].reduce((sum, count) => sum + count, 0),
     faultsInjected: [...log.injected.values()].reduce((sum, count) => sum + count, 0),
-    durationMs: Date.now() - startedAt,
+    durationMs: Math.round(performance.now() - startedAt),
+    simulatedMs: Date.now() - simulatedStart,
+    trace: log.trace,
   };
 };
+
+interface RunningScenario {
+  readonly stop: () => Promise<void>;
+  readonly isQuiet: () => boolean;
+}
 
 interface PipelineParts {
   readonly scenario: Scenario;
@@ -404,8 +563,7 @@ interface PipelineParts {
   readonly taskQueue: LocalQueue;
   readonly deadLetterQueue: LocalQueue;
   readonly worker: ReturnType<WorkerFactory>;
-  readonly deadLetterDeps: DeadLetterDeps;
-  readonly finalizerDeps: FinalizerDeps;
+  readonly deadLetterHandler: ReturnType<WorkerFactory>;
   readonly runId: string;
   readonly taskIds: readonly string[];
 }
@@ -414,7 +572,7 @@ const startPipeline = (parts: PipelineParts): RunningScenario => {
   const { scenario, taskQueue, deadLetterQueue, runId } = parts;
   const workerSource = new SqsEventSource({
     queue: taskQueue,
-    handler: instrumentedWorker(parts.worker, parts.log, parts.plans),
+    handler: instrumented(SIM_FUNCTION.worker, parts.worker, parts.log, parts.plans),
     batchSize: 1,
     maximumConcurrency: scenario.maximumConcurrency,
     invocationTimeoutMs: scenario.invocationTimeoutMs,
@@ -422,13 +580,12 @@ const startPipeline = (parts: PipelineParts): RunningScenario => {
   });
   const deadLetterSource = new SqsEventSource({
     queue: deadLetterQueue,
-    handler: createDeadLetterHandler(parts.deadLetterDeps),
+    handler: instrumented(SIM_FUNCTION.deadLetter, parts.deadLetterHandler, parts.log, parts.plans),
     batchSize: 1,
     maximumConcurrency: 2,
     invocationTimeoutMs: scenario.invocationTimeoutMs,
     pollWaitMs: POLL_WAIT_MS,
   });
-  const stopFinalizer = startFinalizerLoop(parts.finalizerDeps, runId);
 
   let pendingEnqueues = 0;
   const timers: NodeJS.Timeout[] = [];
@@ -458,7 +615,6 @@ const startPipeline = (parts: PipelineParts): RunningScenario => {
       deadLetterSource.concurrency === 0,
     stop: async () => {
       for (const timer of timers) clearTimeout(timer);
-      stopFinalizer();
       await Promise.all([workerSource.stop(50), deadLetterSource.stop(50)]);
     },
   };

@@ -84,6 +84,7 @@ const main = async (options: SimulateOptions) => {
               `${protocol} seed ${result.seed}: ${result.violations.length} violations ` +
                 `${JSON.stringify(result.violations)}\n  replay: ${replayCommand(protocol, result.seed)}`,
             );
+            if (options.verbose) console.log(result.trace.join('\n'));
           }
           if (done % 250 === 0) console.error(`${protocol}: ${done}/${seeds.length} scenarios`);
         },

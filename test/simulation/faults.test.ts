@@ -48,7 +48,7 @@ describe('fault injectors', () => {
     const log = new FaultLog();
     const plans = planLookup(scenario, ['t1']);
     const at = (delivery: number) =>
-      withDelivery({ taskId: 't1', delivery, deadline: Date.now() + 1_000 }, () =>
+      withDelivery({ fn: 'worker', taskId: 't1', delivery, deadline: Date.now() + 1_000 }, () =>
         dieIfPlanned(log, plans, DEATH_STEP.afterFetch, 'page'),
       );
 
