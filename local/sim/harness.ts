@@ -327,8 +327,12 @@ class RunsStream {
   private busy = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private invoke: () => Promise<boolean> = async () => true;
 
-  constructor(private readonly invoke: () => Promise<boolean>) {}
+  /** Sets the function the stream invokes; true when the invocation succeeded. */
+  connect(invoke: () => Promise<boolean>) {
+    this.invoke = invoke;
+  }
 
   changed() {
     this.dirty = true;
@@ -425,11 +429,11 @@ export const runScenario = async (
   const events: RunCompletedDetail[] = [];
   const samples: RunCounters[] = [];
   let lastProgressAt = Date.now();
-  let stream: RunsStream | undefined;
+  const stream = new RunsStream();
   const onApplied = (command: CommandLike, response: unknown) => {
     const tableNames = writesOf(command).map((write) => write.TableName);
     if (isWriteCommand(command)) lastProgressAt = Date.now();
-    if (tableNames.includes(environment.tables.runs)) stream?.changed();
+    if (tableNames.includes(environment.tables.runs)) stream.changed();
     const counters = command.constructor.name === 'QueryCommand' && countersFromQuery(response);
     if (counters) samples.push(counters);
   };
@@ -496,7 +500,7 @@ export const runScenario = async (
     logger: silentLogger,
     metrics: noMetrics(),
   };
-  stream = new RunsStream(finalizerInvoker(finalizerDeps, runId, log));
+  stream.connect(finalizerInvoker(finalizerDeps, runId, log));
 
   const running = startPipeline({
     scenario,
