@@ -2,11 +2,13 @@
  * `npm run simulate`: the seeded fault simulation, against conveyor and the
  * baseline protocols. Exits 1 when conveyor shows any violation.
  *
- *   npx tsx local/sim/simulate.ts --seeds 2000
- *   npx tsx local/sim/simulate.ts --protocols conveyor --seed 42 --verbose
+ *   npm run simulate -- --seeds 2000
+ *   npm run simulate -- --protocols conveyor --seed 42 --verbose
+ *
+ * A range of seeds writes its table and JSON to bench/results/ (see --out).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startDynamoDbLocal } from '../dynamodb-local';
 import { VIOLATION } from './checker';
@@ -42,19 +44,23 @@ interface SimulateOptions {
   readonly protocols: ProtocolName[];
   readonly concurrency: number;
   readonly endpoint?: string;
-  readonly json?: string;
+  readonly out: string;
   readonly verbose: boolean;
 }
 
-const markdownTable = (summaries: ReturnType<typeof summarise>[]) => {
+type TimedSummary = ReturnType<typeof summarise> & { readonly seconds: number };
+
+const markdownTable = (summaries: readonly TimedSummary[]) => {
   const kinds = Object.values(VIOLATION);
-  const header = `| protocol | scenarios | with violations | ${kinds.join(' | ')} | target calls / task |`;
-  const rule = `|${' --- |'.repeat(kinds.length + 4)}`;
+  const header =
+    `| protocol | scenarios | with violations | ${kinds.join(' | ')} ` +
+    '| target calls / task | seconds |';
+  const rule = `|${' --- |'.repeat(kinds.length + 5)}`;
   const rows = summaries.map(
     (summary) =>
       `| ${summary.protocol} | ${summary.scenarios} | ${summary.failedScenarios} | ` +
       kinds.map((kind) => summary.scenariosByKind[kind] ?? 0).join(' | ') +
-      ` | ${summary.targetCallsPerTask.toFixed(2)} |`,
+      ` | ${summary.targetCallsPerTask.toFixed(2)} | ${summary.seconds.toFixed(0)} |`,
   );
 
   return [header, rule, ...rows].join('\n');
@@ -68,15 +74,17 @@ const main = async (options: SimulateOptions) => {
           ...Array.from({ length: options.seeds }, (_, index) => options.from + index),
         ]
       : [options.seed];
+  // One seed replays alone, so even the protocols' back-off jitter repeats.
+  const concurrency = options.seed === undefined ? options.concurrency : 1;
   const database = options.endpoint ? undefined : await startDynamoDbLocal();
-  const summaries = [];
+  const summaries: TimedSummary[] = [];
   try {
     const environment = await prepareEnvironment(options.endpoint ?? database!.endpoint);
     for (const protocol of options.protocols) {
       const startedAt = Date.now();
       let done = 0;
       const results = await runSeeds(environment, protocol, seeds, {
-        concurrency: options.concurrency,
+        concurrency,
         onResult: (result) => {
           done += 1;
           if (options.verbose || (result.violations.length > 0 && protocol === 'conveyor')) {
@@ -101,10 +109,14 @@ const main = async (options: SimulateOptions) => {
     await database?.stop();
   }
 
-  console.log(markdownTable(summaries));
-  if (options.json) {
-    await mkdir(dirname(options.json), { recursive: true });
-    await writeFile(options.json, JSON.stringify({ seeds: seeds.length, summaries }, null, 2));
+  const table = markdownTable(summaries);
+  console.log(table);
+  if (options.seed === undefined) {
+    await mkdir(options.out, { recursive: true });
+    const report = { seeds: seeds.length, from: options.from, concurrency, summaries };
+    await writeFile(join(options.out, 'simulation.md'), `${table}\n`);
+    await writeFile(join(options.out, 'simulation.json'), JSON.stringify(report, null, 2));
+    console.error(`wrote ${join(options.out, 'simulation.md')} and simulation.json`);
   }
 
   return summaries.find((summary) => summary.protocol === 'conveyor')?.failedScenarios ?? 0;
@@ -123,7 +135,7 @@ const program = new Command('simulate')
     DEFAULT_SCENARIO_CONCURRENCY,
   )
   .option('--endpoint <url>', 'use this DynamoDB Local instead of starting one')
-  .option('--json <path>', 'also write the summary as JSON here')
+  .option('--out <dir>', 'where a range of seeds writes simulation.md and .json', 'bench/results')
   .option('--verbose', 'print every scenario', false);
 
 program.parse();
