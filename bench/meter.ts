@@ -6,6 +6,7 @@
  * by the rules in ./capacity.
  */
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { itemBytes, readUnits, writeUnits } from './capacity';
 
 type Item = Record<string, AttributeValue>;
@@ -98,7 +99,12 @@ export class DynamoDbMeter {
         this.requests.set(operation, (this.requests.get(operation) ?? 0) + 1);
         try {
           const result = await next(args);
-          this.recordSuccess(operation, input, result.output as RequestOutput);
+          const output = result.output as RequestOutput;
+          this.recordSuccess(
+            operation,
+            input,
+            sentThroughDocumentClient(context) ? marshalledOutput(output) : output,
+          );
 
           return result;
         } catch (error) {
@@ -236,6 +242,31 @@ export class DynamoDbMeter {
     return largest;
   }
 }
+
+/**
+ * The document client marshalls inputs before this middleware (which sees
+ * AttributeValues) but unmarshalls outputs inside it (so it sees plain
+ * values); it marks its requests with the SDK's DDB_MAPPER feature flag.
+ */
+const sentThroughDocumentClient = (context: object): boolean =>
+  (context as { __aws_sdk_context?: { features?: Record<string, unknown> } }).__aws_sdk_context
+    ?.features?.DDB_MAPPER !== undefined;
+
+const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: true };
+
+const marshalledOutput = (output: RequestOutput): RequestOutput => {
+  const plain = output as {
+    Item?: Record<string, unknown>;
+    Items?: Record<string, unknown>[];
+    Attributes?: Record<string, unknown>;
+  };
+
+  return {
+    Item: plain.Item && marshall(plain.Item, MARSHALL_OPTIONS),
+    Items: plain.Items?.map((item) => marshall(item, MARSHALL_OPTIONS)),
+    Attributes: plain.Attributes && marshall(plain.Attributes, MARSHALL_OPTIONS),
+  };
+};
 
 const tableOfTransactEntry = (entry: TransactWriteEntry | undefined): string | undefined => {
   for (const action of WRITE_ACTIONS) {
