@@ -3,8 +3,13 @@
  * emulation (with redrive to a dead-letter queue) and its Lambda event source
  * emulation, the worker (conveyor's or a baseline), conveyor's dead-letter
  * handler and finalizer, on DynamoDB Local, with the scenario's faults wrapped
- * around the dependencies. Then it turns the faults off, waits for the run to
- * finish within a bound, and hands what it finds to the checker.
+ * around the dependencies. Then it turns the faults off and waits for the run
+ * to finish: a run that makes no progress (no write to its tables) for longer
+ * than its own timeouts allow is stuck, and so is one still unfinished at a
+ * cap far beyond that. What it finds goes to the checker.
+ *
+ * Runs under virtual time (see virtual-time.ts): every bound here is in
+ * simulated ms, and DynamoDB requests take none of them.
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
