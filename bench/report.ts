@@ -228,6 +228,7 @@ const extrasLines = (report: BenchReport): string[] => {
 export const renderMarkdown = (report: BenchReport): string => {
   const { machine, prices } = report;
   const failures = report.runs.filter((run) => Object.keys(run.fetchFailures).length > 0);
+  const overloaded = report.runs.filter((run) => run.workerTimeouts > 0);
 
   return [
     '# conveyor benchmark',
@@ -249,6 +250,16 @@ export const renderMarkdown = (report: BenchReport): string => {
           'Failed target calls (each is retried by the protocol and shows in target calls/task): ' +
             failures
               .map((run) => `${run.workload}/${run.protocol} ${JSON.stringify(run.fetchFailures)}`)
+              .join('; '),
+          '',
+        ]
+      : []),
+    ...(overloaded.length > 0
+      ? [
+          'Worker invocations cut off at the 5 s invocation timeout (the machine was overloaded; ' +
+            'their messages came back): ' +
+            overloaded
+              .map((run) => `${run.workload}/${run.protocol} ${run.workerTimeouts}`)
               .join('; '),
           '',
         ]

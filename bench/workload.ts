@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { TaskInput } from '../cli/input';
@@ -78,6 +78,8 @@ export interface ProtocolRun {
   /** Messages SQS handed to the worker, duplicates and redeliveries included. */
   readonly deliveries: number;
   readonly duplicatesInjected: number;
+  /** Worker invocations the event source gave up on at the invocation timeout (a sign of overload). */
+  readonly workerTimeouts: number;
   /** Task messages still queued when metering stopped (after the drain bound). */
   readonly undrainedMessages: number;
   readonly counters: RunCounters;
@@ -223,6 +225,14 @@ export const runProtocol = async (
   } finally {
     await pipeline.stop();
     await rm(resultsDir, { recursive: true, force: true });
+    await deleteTables(database, [tables.tasks, tables.runs, idempotencyTable]);
+  }
+};
+
+/** Drops a finished run's tables, so DynamoDB Local does not slow down as the benchmark goes on. */
+const deleteTables = async (database: BenchDatabase, names: readonly (string | undefined)[]) => {
+  for (const name of names) {
+    if (name) await database.client.send(new DeleteTableCommand({ TableName: name }));
   }
 };
 
@@ -248,6 +258,7 @@ const measureRun = async (run: MeasuredRun): Promise<Omit<ProtocolRun, 'fetchFai
   const undrainedMessages = await drainTaskQueue(pipeline);
   const targetCalls = run.target.requests();
   const queueStats = pipeline.taskQueue.stats();
+  const workerTimeouts = pipeline.stats().worker.timeouts;
   await pipeline.stop();
   await observeFinalItems(run, runId);
   const { counters } = await readProgress(progressDeps(run), runId);
@@ -262,6 +273,7 @@ const measureRun = async (run: MeasuredRun): Promise<Omit<ProtocolRun, 'fetchFai
     targetCalls,
     deliveries: queueStats.deliveries,
     duplicatesInjected: queueStats.duplicatesInjected,
+    workerTimeouts,
     undrainedMessages,
     counters,
   };
