@@ -35,6 +35,8 @@ export interface DeadLetterDeps {
   readonly metrics: MetricSink;
   /** Added to the remaining time to form the lease. @default DEFAULTS.leaseMarginMs */
   readonly leaseMarginMs?: number;
+  /** Waits between settle attempts. @default a real timer */
+  readonly sleep?: (ms: number) => Promise<unknown>;
 }
 
 /** The reason written on a task that the dead-letter handler settles. */

@@ -61,6 +61,8 @@ export interface WorkerDeps {
   readonly logger: DomainLogger;
   readonly metrics: MetricSink;
   readonly settings: WorkerSettings;
+  /** Waits between settle attempts. @default a real timer */
+  readonly sleep?: (ms: number) => Promise<unknown>;
 }
 
 /** The shortest fetch deadline worth trying. */

@@ -29,7 +29,6 @@ import {
   type RunCompletedDetail,
   type TableNames,
 } from '../../lambdas/domain/ports';
-import type { SettleDeps } from '../../lambdas/domain/protocol/settle';
 import { DEFAULTS } from '../../lambdas/config';
 import {
   counterShardFor,
@@ -463,7 +462,7 @@ export const runScenario = async (
     onApplied,
   });
 
-  const workerDeps: WorkerDeps & Pick<SettleDeps, 'sleep'> = {
+  const workerDeps: WorkerDeps = {
     documentClient,
     tables: environment.tables,
     queue: faultyMessageQueue(queuePort, scenario, log),
@@ -483,7 +482,7 @@ export const runScenario = async (
     settings: SIM_INVOCATION_SETTINGS,
     sleep: timerSleep,
   };
-  const deadLetterDeps: DeadLetterDeps & Pick<SettleDeps, 'sleep'> = {
+  const deadLetterDeps: DeadLetterDeps = {
     documentClient,
     tables: environment.tables,
     queue: queuePort,
