@@ -194,7 +194,7 @@ const workloadLines = (report: BenchReport) =>
   report.workloads.map(
     (workload) =>
       `- **${workload.name}**: ${workload.tasks} tasks, target latency ${workload.latencyMs} ms, ` +
-      `${workload.concurrency} concurrent worker invocations of up to 10 messages, ` +
+      `${workload.concurrency} concurrent worker invocations of one message each, ` +
       `${(workload.duplicateRate * 100).toFixed(1)}% of receives duplicated (seed ${workload.seed}).`,
   );
 

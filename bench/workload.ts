@@ -33,7 +33,8 @@ import type { BenchTarget } from './target';
 
 /** Pipeline timing for the benchmark: short enough that deferred duplicates come back quickly. */
 export const BENCH_PIPELINE = {
-  batchSize: 10,
+  /** One message per invocation: `concurrency` workers each work on one task at a time. */
+  batchSize: 1,
   /** The worker's "Lambda timeout". */
   invocationTimeoutMs: 5_000,
   /** Twice the invocation timeout (AWS advises six; shorter so turned-away duplicates return soon). */
