@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--tasks 5000] [--latency-tasks 1000] [--latency-ms 50]
  *     [--concurrency 16] [--protocols conveyor,naive,two-step,powertools]
- *     [--duplicate-rate 0.02] [--submit-urls 1000000] [--warmup-tasks 300]
+ *     [--duplicate-rate 0.02] [--submit-urls 1000000] [--warmup-tasks 200]
  *
  * Prints a markdown report and writes bench/results/bench.md and bench.json.
  */
@@ -20,7 +20,7 @@ import { LOCAL_AWS, startDynamoDbLocal } from '../local/dynamodb-local';
 import { PROTOCOL_NAMES, type ProtocolName } from '../local/sim/harness';
 import { buildReport, renderMarkdown, type MachineInfo } from './report';
 import { measureSubmitMemory, type SubmitMemoryMeasurement } from './submit-peak';
-import { startBenchTarget } from './target';
+import { startBenchTarget, type BenchTarget } from './target';
 import { measureWorkerBundle } from './worker-bundle';
 import { runProtocol, type BenchDatabase, type ProtocolRun, type Workload } from './workload';
 
@@ -32,7 +32,7 @@ export const BENCH_DEFAULTS = {
   concurrency: 16,
   duplicateRate: 0.02,
   submitUrls: 1_000_000,
-  warmupTasks: 300,
+  warmupTasks: 200,
   seed: 7,
 } as const;
 
@@ -158,7 +158,17 @@ const machineInfo = (loadAverageAtStart: readonly number[]): MachineInfo => ({
 
 const progress = (message: string) => process.stderr.write(`${message}\n`);
 
-const runProtocols = async (settings: BenchSettings, workloads: readonly Workload[]) => {
+/**
+ * Runs one protocol on one workload on a DynamoDB Local of its own, after an
+ * unreported warm-up of the same protocol: DynamoDB Local slows down as it
+ * accumulates runs, so sharing one would favour whichever protocol ran first.
+ */
+const runOnFreshDatabase = async (
+  protocol: ProtocolName,
+  workload: Workload,
+  warmupTasks: number,
+  target: BenchTarget,
+): Promise<ProtocolRun> => {
   const instance = await startDynamoDbLocal();
   const client = new DynamoDBClient({ endpoint: instance.endpoint, ...LOCAL_AWS });
   const database: BenchDatabase = {
@@ -166,22 +176,34 @@ const runProtocols = async (settings: BenchSettings, workloads: readonly Workloa
     client,
     documentClient: documentClientFor(client),
   };
-  const target = await startBenchTarget();
-  const runs: ProtocolRun[] = [];
   try {
-    if (settings.warmupTasks > 0) {
-      progress(`warm-up: ${settings.warmupTasks} tasks through conveyor (not reported)`);
+    if (warmupTasks > 0) {
       await runProtocol(
         database,
-        'conveyor',
-        { ...workloads[0]!, name: 'warmup', tasks: settings.warmupTasks },
+        protocol,
+        { ...workload, name: 'warmup', tasks: warmupTasks },
         target,
       );
     }
+
+    return await runProtocol(database, protocol, workload, target);
+  } finally {
+    client.destroy();
+    await instance.stop();
+  }
+};
+
+const runProtocols = async (settings: BenchSettings, workloads: readonly Workload[]) => {
+  const target = await startBenchTarget();
+  const runs: ProtocolRun[] = [];
+  try {
     for (const workload of workloads) {
       for (const protocol of settings.protocols) {
-        progress(`${workload.name}: ${protocol}, ${workload.tasks} tasks`);
-        const run = await runProtocol(database, protocol, workload, target);
+        progress(
+          `${workload.name}: ${protocol}, ${workload.tasks} tasks ` +
+            `(after ${settings.warmupTasks} warm-up tasks on a fresh DynamoDB Local)`,
+        );
+        const run = await runOnFreshDatabase(protocol, workload, settings.warmupTasks, target);
         progress(
           `  ${run.tasksPerSecond.toFixed(1)} tasks/s, ${run.dynamoDb.requestCount} requests`,
         );
@@ -190,8 +212,6 @@ const runProtocols = async (settings: BenchSettings, workloads: readonly Workloa
     }
   } finally {
     await target.close();
-    client.destroy();
-    await instance.stop();
   }
 
   return runs;

@@ -68,7 +68,8 @@ export interface BenchReport {
 export const METHOD_NOTES = [
   'Every protocol runs the same workload on the local pipeline (DynamoDB Local, the local SQS ' +
     'emulation with redrive, conveyor’s dead-letter handler and finalizer), one protocol after ' +
-    'the other against one DynamoDB Local, after an unreported warm-up run.',
+    'the other, each on a DynamoDB Local of its own after an unreported warm-up run of the same ' +
+    'protocol (DynamoDB Local slows down as runs accumulate in it).',
   'Target: a local HTTP server on 127.0.0.1 started by the benchmark, reached through conveyor’s ' +
     'gateway (allowedAddresses 127.0.0.1/32) by every protocol; target calls are the requests it served.',
   'Only the worker’s DynamoDB requests are metered (a middleware on its client, inside the SDK ' +
