@@ -4,7 +4,7 @@
  * read and the writes, so concurrent duplicates are both counted.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { parseTaskMessage } from '../../lambdas/domain/task-message';
 import { resultKeyFor } from '../../lambdas/domain/result-keys';
 import { isTerminalStatus, type TaskItem, type TerminalStatus } from '../../lambdas/domain/schema';
@@ -20,7 +20,11 @@ import {
   type RecordOutcome,
 } from './shared';
 
-const handleRecord = async (deps: WorkerDeps, record: SQSRecord): Promise<RecordOutcome> => {
+const handleRecord = async (
+  deps: WorkerDeps,
+  record: SQSRecord,
+  context: Context,
+): Promise<RecordOutcome> => {
   const key = parseTaskMessage(record.body);
   const { Item } = await sendWithSdkRetries<{ Item?: TaskItem }>(
     deps,
@@ -30,7 +34,7 @@ const handleRecord = async (deps: WorkerDeps, record: SQSRecord): Promise<Record
 
   let status: TerminalStatus = 'successful';
   try {
-    const page = await callTarget(deps, Item.url);
+    const page = await callTarget(deps, Item.url, context);
     await deps.results.put(resultKeyFor(key), page.body, page.contentType);
   } catch (error) {
     if (!isPermanent(error) && receiveCountOf(record) < deps.settings.maxAttempts) return 'retry';
@@ -50,5 +54,5 @@ const handleRecord = async (deps: WorkerDeps, record: SQSRecord): Promise<Record
 };
 
 /** The naive worker, usable as the pipeline's `createWorker`. */
-export const createNaiveWorker: BaselineWorker = (deps) => (event) =>
-  processBatch(event, (record) => handleRecord(deps, record));
+export const createNaiveWorker: BaselineWorker = (deps) => (event, context) =>
+  processBatch(event, (record) => handleRecord(deps, record, context));

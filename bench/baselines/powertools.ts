@@ -43,7 +43,11 @@ export const createIdempotencyTable = async (client: DynamoDBClient, tableName: 
   );
 };
 
-const processTask = async (deps: WorkerDeps, record: SQSRecord): Promise<string> => {
+const processTask = async (
+  deps: WorkerDeps,
+  record: SQSRecord,
+  context: Context,
+): Promise<string> => {
   const key = parseTaskMessage(record.body);
   const { Item } = await sendWithSdkRetries<{ Item?: TaskItem }>(
     deps,
@@ -53,7 +57,7 @@ const processTask = async (deps: WorkerDeps, record: SQSRecord): Promise<string>
 
   let status: TerminalStatus = TASK_STATUS.successful;
   try {
-    const page = await callTarget(deps, Item.url);
+    const page = await callTarget(deps, Item.url, context);
     await deps.results.put(resultKeyFor(key), page.body, page.contentType);
   } catch (error) {
     if (!isPermanent(error) && receiveCountOf(record) < deps.settings.maxAttempts) {
@@ -87,16 +91,18 @@ export const createPowertoolsWorker =
       tableName: idempotencyTableName,
       awsSdkV3Client: deps.documentClient as unknown as DynamoDBClient,
     });
-    const idempotentProcess = makeIdempotent((record: SQSRecord) => processTask(deps, record), {
-      persistenceStore,
-      config,
-    });
+    // Shaped like a Lambda handler, so the record (the first argument) is the
+    // idempotency payload; the context gives the fetch its deadline.
+    const idempotentProcess = makeIdempotent(
+      (record: SQSRecord, context: Context) => processTask(deps, record, context),
+      { persistenceStore, config },
+    );
 
     return (event, context: Context) => {
       config.registerLambdaContext(context);
 
       return processBatch(event, async (record): Promise<RecordOutcome> => {
-        await idempotentProcess(record);
+        await idempotentProcess(record, context);
 
         return 'acknowledge';
       });

@@ -68,11 +68,21 @@ export const addToCounters = (
     }),
   );
 
-/** Calls the target, counting the call like conveyor's worker does. */
-export const callTarget = (deps: WorkerDeps, url: string) => {
-  deps.metrics.count(METRIC.targetCalls);
+/** The shortest fetch deadline a baseline tries, as conveyor's worker. */
+const MIN_FETCH_TIMEOUT_MS = 1_000;
 
-  return deps.fetchPage(url, { timeoutMs: 1_000 });
+/**
+ * Calls the target, counting the call and giving it the same deadline as
+ * conveyor's worker: the invocation's remaining time less the settle reserve.
+ */
+export const callTarget = (deps: WorkerDeps, url: string, context: Context) => {
+  deps.metrics.count(METRIC.targetCalls);
+  const timeoutMs = Math.max(
+    MIN_FETCH_TIMEOUT_MS,
+    context.getRemainingTimeInMillis() - deps.settings.settleReserveMs,
+  );
+
+  return deps.fetchPage(url, { timeoutMs });
 };
 
 export const isPermanent = (error: unknown): boolean =>

@@ -6,7 +6,7 @@
  * call the target.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { isConditionalCheckFailed } from '../../lambdas/domain/protocol/dynamo-failures';
 import { resultKeyFor } from '../../lambdas/domain/result-keys';
 import {
@@ -85,7 +85,11 @@ const writeStatus = async (
   }
 };
 
-const handleRecord = async (deps: WorkerDeps, record: SQSRecord): Promise<RecordOutcome> => {
+const handleRecord = async (
+  deps: WorkerDeps,
+  record: SQSRecord,
+  context: Context,
+): Promise<RecordOutcome> => {
   const key = parseTaskMessage(record.body);
   const task = await startProcessing(deps, key);
   if (!task) return 'acknowledge';
@@ -93,7 +97,7 @@ const handleRecord = async (deps: WorkerDeps, record: SQSRecord): Promise<Record
   let status: TerminalStatus = TASK_STATUS.successful;
   let resultKey: string | undefined = resultKeyFor(key);
   try {
-    const page = await callTarget(deps, task.url);
+    const page = await callTarget(deps, task.url, context);
     await deps.results.put(resultKey, page.body, page.contentType);
   } catch (error) {
     if (!isPermanent(error) && task.attempts < deps.settings.maxAttempts) {
@@ -112,5 +116,5 @@ const handleRecord = async (deps: WorkerDeps, record: SQSRecord): Promise<Record
 };
 
 /** The two-step worker, usable as the pipeline's `createWorker`. */
-export const createTwoStepWorker: BaselineWorker = (deps) => (event) =>
-  processBatch(event, (record) => handleRecord(deps, record));
+export const createTwoStepWorker: BaselineWorker = (deps) => (event, context) =>
+  processBatch(event, (record) => handleRecord(deps, record, context));
