@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { runPartitionItems } from '../lambdas/domain/run-items';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { TaskInput } from '../cli/input';
 import { ConveyorError } from '../lambdas/domain/errors';
@@ -316,30 +317,16 @@ const observeFinalItems = async (run: MeasuredRun, runId: string) => {
   const { documentClient } = run.database;
   const { tables } = run.pipeline;
   for (const table of [tables.tasks, tables.runs]) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await documentClient.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'runId = :runId',
-          ExpressionAttributeValues: { ':runId': runId },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) run.meter.observe(table, marshall(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of runPartitionItems(documentClient, table, runId)) {
+      run.meter.observe(table, marshall(item));
+    }
   }
   if (run.idempotencyTable) await observeWholeTable(run, run.idempotencyTable);
 };
 
 const observeWholeTable = async (run: MeasuredRun, table: string) => {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await run.database.documentClient.send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }),
-    );
+  const pages = paginateScan({ client: run.database.documentClient }, { TableName: table });
+  for await (const page of pages) {
     for (const item of page.Items ?? []) run.meter.observe(table, marshall(item));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
 };

@@ -1,4 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { runPartitionItems } from '../../lambdas/domain/run-items';
 import { TaskStoreError } from '../../lambdas/domain/errors';
 import { readProgress } from '../../lambdas/domain/progress';
 import { TASK_STATUS, type TaskItem } from '../../lambdas/domain/schema';
@@ -26,24 +26,14 @@ export interface TaskResultLine {
 }
 
 async function* taskRows(backend: Backend, runId: string): AsyncIterable<TaskItem> {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    let page;
-    try {
-      page = await backend.documentClient.send(
-        new QueryCommand({
-          TableName: backend.tables.tasks,
-          KeyConditionExpression: 'runId = :runId',
-          ExpressionAttributeValues: { ':runId': runId },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-    } catch (error) {
-      throw new TaskStoreError(`Reading the tasks of run ${runId} failed`, { cause: error });
-    }
-    yield* (page.Items ?? []) as TaskItem[];
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const rows = runPartitionItems(backend.documentClient, backend.tables.tasks, runId, {
+    ConsistentRead: false,
+  });
+  try {
+    for await (const row of rows) yield row as unknown as TaskItem;
+  } catch (error) {
+    throw new TaskStoreError(`Reading the tasks of run ${runId} failed`, { cause: error });
+  }
 }
 
 const resultLine = (backend: Backend, task: TaskItem): TaskResultLine => ({

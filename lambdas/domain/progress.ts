@@ -1,6 +1,7 @@
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TaskStoreError } from './errors';
 import type { TableNames } from './ports';
+import { collectRunPartition, runPartitionItems } from './run-items';
 import {
   isCounterShardSk,
   RUN_META_SK,
@@ -41,27 +42,11 @@ export const readProgress = async (deps: ProgressDeps, runId: string): Promise<R
 };
 
 const queryRunPartition = async (deps: ProgressDeps, runId: string) => {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
   try {
-    do {
-      const page = await deps.documentClient.send(
-        new QueryCommand({
-          TableName: deps.tables.runs,
-          KeyConditionExpression: 'runId = :runId',
-          ExpressionAttributeValues: { ':runId': runId },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    return await collectRunPartition(deps.documentClient, deps.tables.runs, runId);
   } catch (error) {
     throw new TaskStoreError(`Reading the progress of run ${runId} failed`, { cause: error });
   }
-
-  return items;
 };
 
 export const sumCounters = (total: number, shards: readonly CounterShardItem[]): RunCounters =>
@@ -130,27 +115,16 @@ export const auditRun = async (deps: AuditDeps, runId: string): Promise<RunAudit
 const countTaskRows = async (deps: AuditDeps, runId: string) => {
   const counts: StatusCounts = { pending: 0, processing: 0, successful: 0, failed: 0 };
   let total = 0;
-  let startKey: Record<string, unknown> | undefined;
+  const rows = runPartitionItems(deps.documentClient, deps.tables.tasks, runId, {
+    ProjectionExpression: '#status',
+    ExpressionAttributeNames: { '#status': 'status' },
+  });
   try {
-    do {
-      const page = await deps.documentClient.send(
-        new QueryCommand({
-          TableName: deps.tables.tasks,
-          KeyConditionExpression: 'runId = :runId',
-          ProjectionExpression: '#status',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':runId': runId },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const status = item.status as TaskStatus;
-        if (status in counts) counts[status] += 1;
-        total += 1;
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const row of rows) {
+      const status = row.status as TaskStatus;
+      if (status in counts) counts[status] += 1;
+      total += 1;
+    }
   } catch (error) {
     throw new TaskStoreError(`Counting the task rows of run ${runId} failed`, { cause: error });
   }

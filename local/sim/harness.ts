@@ -13,12 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DeadLetterDeps } from '../../lambdas/domain/dead-letter';
 import type { FinalizerDeps } from '../../lambdas/domain/finalizer';
@@ -41,6 +36,7 @@ import {
   type RunCounters,
   type RunStatus,
 } from '../../lambdas/domain/schema';
+import { collectRunPartition } from '../../lambdas/domain/run-items';
 import type { WorkerDeps } from '../../lambdas/domain/worker';
 import { createDeadLetterHandler } from '../../lambdas/handlers/dead-letter';
 import { createFinalizerHandler } from '../../lambdas/handlers/finalizer';
@@ -628,29 +624,8 @@ const startPipeline = (parts: PipelineParts): RunningScenario => {
   };
 };
 
-const queryAll = async (
-  environment: SimulationEnvironment,
-  tableName: string,
-  runId: string,
-): Promise<Record<string, unknown>[]> => {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await environment.documentClient.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'runId = :runId',
-        ExpressionAttributeValues: { ':runId': runId },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-
-  return items;
-};
+const queryAll = (environment: SimulationEnvironment, tableName: string, runId: string) =>
+  collectRunPartition(environment.documentClient, tableName, runId);
 
 const observe = async (environment: SimulationEnvironment, runId: string, taskIds: string[]) => {
   const rows = await queryAll(environment, environment.tables.tasks, runId);
