@@ -1,17 +1,50 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createGateway } from '../../../lambdas/gateway';
 import { TlsFailedError } from '../../../lambdas/gateway/errors';
 import { resolveTo } from './servers';
 
-/** A certificate for target.example, localhost and 127.0.0.1 that no CA signed (test only). */
-const FIXTURES = path.join(__dirname, 'fixtures');
-const TLS_IDENTITY = {
-  cert: readFileSync(path.join(FIXTURES, 'self-signed.crt')),
-  key: readFileSync(path.join(FIXTURES, 'self-signed.key')),
+/**
+ * A throwaway certificate for target.example, localhost and 127.0.0.1 that no
+ * CA signed, made with openssl for this run so no private key lives in the repo.
+ */
+const makeSelfSignedIdentity = () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'conveyor-tls-'));
+  const [cert, key] = [path.join(folder, 'cert.pem'), path.join(folder, 'key.pem')];
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=target.example',
+        '-addext',
+        'subjectAltName=DNS:target.example,DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+
+    return { cert: readFileSync(cert), key: readFileSync(key) };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 };
+
+const TLS_IDENTITY = makeSelfSignedIdentity();
 
 describe('gateway over https', () => {
   let server: https.Server;
