@@ -206,7 +206,6 @@ export class ConveyorPipeline extends Construct {
         ...this.tableEnvironment(),
         [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
         [ENV.resultsBucket]: this.resultsBucket.bucketName,
-        [ENV.maxAttempts]: String(this.settings.maxAttempts),
         [ENV.leaseMarginMs]: String(this.settings.leaseMarginMs),
       },
     });
